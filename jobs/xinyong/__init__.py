@@ -1,0 +1,1 @@
+"""xinyong: nightly pipeline for the provincial public credit information platform."""
