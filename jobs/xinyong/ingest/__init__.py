@@ -1,0 +1,1 @@
+"""Ingestion: verify deliveries against their manifests, parse them, load them with their history."""

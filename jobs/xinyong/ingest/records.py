@@ -1,0 +1,162 @@
+"""From a delivered record to warehouse rows: typed values, repaired codes, the mention.
+
+Pure functions of (feed spec, raw row). A record that cannot be used yields a quarantine
+reason instead of rows; a single unreadable value only becomes null with a note in
+``issues``, because the rest of the record is still evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from xinyong import ids, values
+from xinyong.feeds.readers import RawRow, has_undecodable
+from xinyong.feeds.spec import Feed, Field, Mention
+from xinyong.names import is_branch_name, normalize_name
+from xinyong.pii import protect_id_number
+
+OPS = frozenset({"I", "U", "D"})
+_PARSERS = {
+    "date": values.parse_date,
+    "amount": values.parse_amount,
+    "int": values.parse_int,
+    "period": values.parse_period,
+}
+
+
+@dataclass
+class Parsed:
+    rows: list[list[Any]]  # in schema.staged_columns order
+    quarantine_reason: str | None = None
+    record_key: str | None = None
+
+
+def parse_record(feed: Feed, raw: RawRow) -> Parsed:
+    if raw.values is None:
+        return Parsed([], raw.error or "unreadable record")
+    if has_undecodable(raw.raw):
+        return Parsed([], "bytes that do not decode in the file's encoding",
+                      _text(raw.values.get(feed.key)))
+    record_key = _text(raw.values.get(feed.key))
+    if record_key is None:
+        return Parsed([], f"missing record key ({feed.key})")
+    op = (_text(raw.values.get(feed.op)) or "").upper()
+    if op not in OPS:
+        return Parsed([], f"invalid operation code {raw.values.get(feed.op)!r}", record_key)
+
+    typed: dict[str, Any] = {}
+    columns: list[Any] = []
+    issues: dict[str, str] = {}
+    codes: dict[str, ids.Code | None] = {}
+    for f in feed.fields:
+        delivered = raw.values.get(f.source)
+        columns += _field_values(f, delivered, typed, issues, codes)
+    extra = {k: v for k, v in raw.values.items()
+             if k not in _known_sources(feed) and k not in (feed.key, feed.op)}
+
+    mentions = (feed.mentions(record_key, typed) if feed.mentions
+                else [_default_mention(feed, record_key, typed, raw.values)])
+    if not mentions:  # e.g. a judgment without parties: kept, but names nobody
+        mentions = [Mention(record_id=record_key, name=None, codes=())]
+    rows = []
+    for mention in mentions:
+        row = [raw.line_no, record_key, mention.record_id, op, *columns]
+        row += [mention.attributes.get(name) for name, _ in feed.mention_columns]
+        row += _mention_columns(mention, codes)
+        row += [_json(extra), _json(issues)]
+        rows.append(row)
+    return Parsed(rows, None, record_key)
+
+
+def _field_values(f: Field, delivered: Any, typed: dict[str, Any], issues: dict[str, str],
+                  codes: dict[str, ids.Code | None]) -> list[Any]:
+    if f.type == "json":
+        typed[f.name] = delivered
+        return [None if delivered is None else json.dumps(delivered, ensure_ascii=False)]
+    text = _text(delivered)
+    if f.type == "code":
+        code = ids.classify(text, f.codes)
+        codes[f.name] = code
+        typed[f.name] = code
+        if code is None:
+            return [text, None, None, None]
+        return [text, code.cleaned, code.kind, code.valid]
+    if f.type == "person_id":
+        return list(protect_id_number(text))
+    parser = _PARSERS.get(f.type)
+    if parser is None:
+        typed[f.name] = text
+        return [text]
+    try:
+        value = parser(text)
+    except ValueError:
+        issues[f.name] = text or ""
+        value = None
+    typed[f.name] = value
+    return [value]
+
+
+def _known_sources(feed: Feed) -> set[str]:
+    return {f.source.split("@")[0] for f in feed.fields} | {f.source for f in feed.fields}
+
+
+def _default_mention(feed: Feed, record_key: str, typed: Mapping[str, Any],
+                     delivered: Mapping[str, Any]) -> Mention:
+    name = typed.get(feed.name_field) if feed.name_field else None
+    hint = typed.get(feed.branch_hint_field) if feed.branch_hint_field else None
+    return Mention(
+        record_id=record_key,
+        name=name,
+        codes=(),
+        is_branch_hint=is_branch_name(hint) or is_branch_name(name),
+        legal_rep=typed.get(feed.legal_rep_field) if feed.legal_rep_field else None,
+    )
+
+
+def _mention_columns(mention: Mention, codes: Mapping[str, ids.Code | None]) -> list[Any]:
+    """ent_* columns: the valid codes of the record by kind, whatever column they came in."""
+    if mention.name is None and not codes:
+        return [None] * 9
+    by_kind: dict[str, str] = {}
+    derived_org: str | None = None
+    if mention.name is not None or mention.codes or codes:
+        found = list(codes.values()) + [ids.classify(raw, kinds) for raw, kinds in mention.codes]
+        for code in found:
+            if code is None or not code.valid or code.kind is None or code.cleaned is None:
+                continue
+            by_kind.setdefault(code.kind, code.cleaned)
+            derived_org = derived_org or code.org
+    if mention.name is None and not by_kind:
+        return [None] * 9
+    return [
+        mention.name,
+        normalize_name(mention.name),
+        by_kind.get("uscc"),
+        by_kind.get("org") or derived_org,
+        by_kind.get("regno"),
+        by_kind.get("taxno"),
+        by_kind.get("customs"),
+        mention.is_branch_hint or is_branch_name(mention.name),
+        mention.legal_rep,
+    ]
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = str(value)
+    value = value.replace("\x00", "")
+    return values.clean_text(value)
+
+
+def _json(mapping: Mapping[str, Any]) -> str | None:
+    return json.dumps(mapping, ensure_ascii=False, default=str) if mapping else None
+
+
+def normalize_header(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).strip()

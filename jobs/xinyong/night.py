@@ -1,0 +1,247 @@
+"""One night, as task functions: the Airflow DAG and `xinyong run` call exactly these.
+
+    prepare -> ingest (per agency) -> resolve (Spark) -> audit -> publish
+
+Each step is safe to repeat: ingestion skips deliveries already seen, resolution writes a
+new unpublished run, publication swaps the published run in one transaction. Readers see
+the previous night or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from psycopg2 import sql
+
+from xinyong.feeds import agencies
+from xinyong.ingest.deliveries import ingest_agency
+from xinyong.warehouse.db import transaction
+from xinyong.warehouse.exchange import parquet_to_table, query_to_parquet
+from xinyong.warehouse.migrate import migrate, sql_dir
+
+log = logging.getLogger(__name__)
+
+MENTION_SCHEMA = pa.schema([
+    ("mention_id", pa.string()), ("agency", pa.string()), ("feed", pa.string()),
+    ("record_id", pa.string()), ("name", pa.string()), ("name_norm", pa.string()),
+    ("uscc", pa.string()), ("org", pa.string()), ("regno", pa.string()), ("taxno", pa.string()),
+    ("customs", pa.string()), ("is_branch", pa.bool_()), ("legal_rep", pa.string()),
+    ("source_rank", pa.int32()),
+])
+PRIOR_LINK_SCHEMA = pa.schema([("mention_id", pa.string()), ("enterprise_id", pa.string())])
+
+
+class NightFailed(RuntimeError):
+    """The night cannot complete (as opposed to a delivery being rejected, which it survives)."""
+
+
+def agency_codes() -> list[str]:
+    return list(agencies())
+
+
+def prepare(dsn: str) -> list[str]:
+    """Bring the warehouse schema up to date; returns migrations applied now."""
+    return migrate(dsn)
+
+
+def ingest(dsn: str, landing: Path, agency_code: str, run_date: date) -> list[dict[str, Any]]:
+    return [r.as_dict() for r in ingest_agency(dsn, Path(landing), agency_code, run_date)]
+
+
+def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None) -> dict[str, Any]:
+    """Export live mentions, run the Spark job, store its links as a new unpublished run."""
+    started = time.monotonic()
+    exchange_root = Path(os.environ.get("XINYONG_EXCHANGE_DIR", tempfile.gettempdir()))
+    exchange_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="xinyong-resolve-", dir=exchange_root) as tmp:
+        exchange = Path(work_dir or tmp)
+        with transaction(dsn) as conn, conn.cursor() as cursor:
+            mentions = query_to_parquet(cursor, sql.SQL(
+                "select agency || '|' || feed || '|' || record_id as mention_id, agency, feed,"
+                " record_id, name, name_norm, uscc, org, regno, taxno, customs, is_branch,"
+                " legal_rep, source_rank from ingest.live_mention"
+            ), MENTION_SCHEMA, exchange / "mentions.parquet")
+            query_to_parquet(cursor, sql.SQL(
+                "select l.agency || '|' || l.feed || '|' || l.record_id as mention_id,"
+                " l.enterprise_id from resolve.link l join credit.published p using (run_id)"
+            ), PRIOR_LINK_SCHEMA, exchange / "prior_links.parquet")
+            cursor.execute(
+                "select coalesce(max(substr(enterprise_id, 2)::bigint), 0) + 1"
+                " from resolve.enterprise_registry")
+            next_id = int(cursor.fetchone()[0])
+        stats = run_spark_job(exchange / "mentions.parquet", exchange / "prior_links.parquet",
+                              exchange / "out", next_id)
+        with transaction(dsn) as conn, conn.cursor() as cursor:
+            cursor.execute(
+                "insert into resolve.night_run (run_date, status, stats) values (%s, 'resolved', %s)"
+                " returning run_id", (run_date, json.dumps(stats)))
+            run_id = int(cursor.fetchone()[0])
+            _store_resolution(cursor, exchange / "out", run_id, run_date)
+    stats.update(run_id=run_id, mentions=mentions, seconds=round(time.monotonic() - started, 1))
+    return stats
+
+
+def _store_resolution(cursor, out: Path, run_id: int, run_date: date) -> None:  # type: ignore[no-untyped-def]
+    cursor.execute("create temp table link_in (mention_id text, enterprise_id text, rule text,"
+                   " evidence text) on commit drop")
+    parquet_to_table(cursor, out / "links", sql.Identifier("link_in"),
+                     ["mention_id", "enterprise_id", "rule", "evidence"])
+    cursor.execute(
+        "insert into resolve.link (run_id, agency, feed, record_id, enterprise_id, rule, evidence)"
+        " select %s, split_part(mention_id, '|', 1), split_part(mention_id, '|', 2),"
+        "  substr(mention_id, length(split_part(mention_id, '|', 1))"
+        "   + length(split_part(mention_id, '|', 2)) + 3),"
+        "  enterprise_id, rule, coalesce(evidence, '{}')::jsonb from link_in", (run_id,))
+    _store_enterprises(cursor, out, run_id)
+    parquet_to_table(cursor, out / "id_changes", sql.Identifier("resolve", "enterprise_id_change"),
+                     ["enterprise_id", "change", "other_enterprise_id"], {"run_id": run_id})
+    cursor.execute(
+        "insert into resolve.enterprise_registry (enterprise_id, first_run_id, issued_on)"
+        " select enterprise_id, %s, %s from resolve.enterprise where run_id = %s"
+        " on conflict (enterprise_id) do nothing", (run_id, run_date, run_id))
+
+
+def _store_enterprises(cursor, out: Path, run_id: int) -> None:  # type: ignore[no-untyped-def]
+    cursor.execute("create temp table enterprise_in (enterprise_id text, canonical_name text,"
+                   " uscc text, org text, regno text, taxno text, customs text,"
+                   " is_branch boolean, mention_count integer) on commit drop")
+    parquet_to_table(cursor, out / "enterprises", sql.Identifier("enterprise_in"),
+                     ["enterprise_id", "canonical_name", "uscc", "org", "regno", "taxno",
+                      "customs", "is_branch", "mention_count"])
+    cursor.execute(
+        "insert into resolve.enterprise (run_id, enterprise_id, canonical_name, uscc, org_code,"
+        " reg_no, tax_no, customs_code, is_branch, mention_count)"
+        " select %s, enterprise_id, canonical_name, uscc, org, regno, taxno, customs,"
+        "  coalesce(is_branch, false), mention_count from enterprise_in", (run_id,))
+
+
+def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int) -> dict[str, Any]:
+    """Run the resolution job with spark-submit, on the master of XINYONG_SPARK_MASTER."""
+    from xinyong.platform import ensure_java
+
+    ensure_java()
+    jobs_dir = Path(__file__).resolve().parents[1]
+    spark_submit = Path(sys.executable).with_name("spark-submit")
+    stats_file = out.parent / "stats.json"
+    package_zip = _package_zip(jobs_dir, out.parent)
+    command = [
+        str(spark_submit),
+        "--master", os.environ.get("XINYONG_SPARK_MASTER", "local[*]"),
+        "--driver-memory", os.environ.get("XINYONG_SPARK_DRIVER_MEMORY", "4g"),
+        "--py-files", str(package_zip),
+        str(jobs_dir / "xinyong" / "resolve" / "job.py"),
+        "--mentions", str(mentions), "--prior", str(prior), "--out", str(out),
+        "--next-id", str(next_id), "--stats", str(stats_file),
+    ]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(jobs_dir), env.get("PYTHONPATH")]))
+    env.setdefault("PYSPARK_PYTHON", sys.executable)
+    log.info("spark-submit: %s", " ".join(command))
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise NightFailed(
+            f"the Spark resolution job failed (exit {completed.returncode}):\n"
+            f"{completed.stderr[-4000:]}")
+    return dict(json.loads(stats_file.read_text())) if stats_file.exists() else {}
+
+
+def _package_zip(jobs_dir: Path, where: Path) -> Path:
+    """The xinyong package as a zip for --py-files, so cluster executors can import it."""
+    import shutil
+
+    base = where / "xinyong_pkg"
+    return Path(shutil.make_archive(str(base), "zip", root_dir=jobs_dir, base_dir="xinyong"))
+
+
+def audit(dsn: str, run_date: date, run_id: int | None = None) -> dict[str, int]:
+    """Run every audit in sql/audits/ against the night's unpublished run."""
+    counts: dict[str, int] = {}
+    with transaction(dsn) as conn, conn.cursor() as cursor:
+        run_id = run_id or _latest_run(cursor, "resolved")
+        cursor.execute("delete from audit.finding where run_id = %s", (run_id,))
+        cursor.execute("select set_config('xinyong.run_id', %s, true)", (str(run_id),))
+        for audit_file in sorted((sql_dir() / "audits").glob("A*.sql")):
+            code = audit_file.stem.split("_")[0]
+            query = audit_file.read_text(encoding="utf-8").strip().rstrip(";")
+            cursor.execute(
+                sql.SQL("insert into audit.finding (run_id, audit, enterprise_id, run_date, evidence)"
+                        " select %s, %s, enterprise_id, %s, evidence from ({}) as findings")
+                .format(sql.SQL(query)), (run_id, code, run_date))  # type: ignore[arg-type]
+            counts[code] = cursor.rowcount
+        cursor.execute("update resolve.night_run set status = 'audited' where run_id = %s",
+                       (run_id,))
+    return counts
+
+
+def _latest_run(cursor, status: str) -> int:  # type: ignore[no-untyped-def]
+    cursor.execute("select max(run_id) from resolve.night_run where status = %s", (status,))
+    run_id = cursor.fetchone()[0]
+    if run_id is None:
+        raise NightFailed(f"no {status} run to continue from; run the resolution first")
+    return int(run_id)
+
+
+def check_reconciliation(cursor) -> list[str]:  # type: ignore[no-untyped-def]
+    cursor.execute(
+        "select agency, batch_date, file, rows_delivered, rows_loaded, rows_quarantined"
+        " from credit.file_reconciliation"
+        " where rows_delivered <> rows_loaded + rows_quarantined")
+    return [f"{a}/{d}/{f}: delivered {n} <> loaded {lo} + quarantined {q}"
+            for a, d, f, n, lo, q in cursor.fetchall()]
+
+
+def publish(dsn: str, run_date: date, run_id: int | None = None) -> dict[str, Any]:
+    """Make the night's run the one readers see, atomically; keep one run before it."""
+    with transaction(dsn) as conn, conn.cursor() as cursor:
+        run_id = run_id or _latest_run(cursor, "audited")
+        problems = check_reconciliation(cursor)
+        if problems:
+            raise NightFailed("files do not reconcile: " + "; ".join(problems))
+        cursor.execute("lock table credit.published in exclusive mode")
+        cursor.execute(
+            "insert into credit.published (run_id, run_date) values (%s, %s)"
+            " on conflict (singleton) do update set run_id = excluded.run_id,"
+            " run_date = excluded.run_date, published_at = now()", (run_id, run_date))
+        cursor.execute("update resolve.night_run set status = 'superseded' where run_id < %s"
+                       " and status <> 'superseded'", (run_id,))
+        cursor.execute("update resolve.night_run set status = 'published', finished_at = now()"
+                       " where run_id = %s", (run_id,))
+        # Earlier runs' rows go; the run just before stays for comparisons (new findings).
+        cursor.execute("delete from resolve.night_run where run_id < (select max(run_id)"
+                       " from resolve.night_run where run_id < %s)", (run_id,))
+        cursor.execute("select count(*), count(distinct enterprise_id) from resolve.link"
+                       " where run_id = %s", (run_id,))
+        links, enterprises = cursor.fetchone()
+    return {"run_id": run_id, "links": links, "enterprises": enterprises}
+
+
+@dataclass
+class NightSummary:
+    run_date: date
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    resolution: dict[str, Any] = field(default_factory=dict)
+    audits: dict[str, int] = field(default_factory=dict)
+    publication: dict[str, Any] = field(default_factory=dict)
+
+
+def run_night(dsn: str, landing: Path, run_date: date) -> NightSummary:
+    """The whole night in this process, in the DAG's order."""
+    summary = NightSummary(run_date)
+    prepare(dsn)
+    for code in agency_codes():
+        summary.deliveries += ingest(dsn, landing, code, run_date)
+    summary.resolution = resolve(dsn, run_date)
+    summary.audits = audit(dsn, run_date, summary.resolution["run_id"])
+    summary.publication = publish(dsn, run_date, summary.resolution["run_id"])
+    return summary

@@ -1,0 +1,1 @@
+"""The PostgreSQL warehouse: connections, migrations and the tables derived from feed specs."""

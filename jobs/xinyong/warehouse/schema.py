@@ -1,0 +1,117 @@
+"""Warehouse objects derived from the feed specs: one history table per feed and the view of
+live mentions the resolver reads. Generated, so that a new agency folder needs no SQL."""
+
+from __future__ import annotations
+
+from psycopg2 import sql
+
+from xinyong.feeds import all_feeds
+from xinyong.feeds.spec import SQL_TYPES, Agency, Feed
+
+# Columns every feed table has, before the feed's own fields.
+HISTORY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("delivery_id", "bigint not null"),
+    ("line_no", "integer not null"),
+    ("record_key", "text not null"),  # the agency's key: the unit I/U/D apply to
+    ("record_id", "text not null"),  # the mention's id: record_key, or <key>#<n> for parties
+    ("op", "char(1) not null"),
+    ("valid_from", "date not null"),
+    ("valid_to", "date"),  # null while this version is current
+    ("closed_by", "bigint"),  # the delivery that replaced or deleted this version
+)
+# The enterprise reference of each row, normalised by the loader for the resolver.
+MENTION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("ent_name", "text"),
+    ("ent_name_norm", "text"),
+    ("ent_uscc", "text"),
+    ("ent_org", "text"),
+    ("ent_regno", "text"),
+    ("ent_taxno", "text"),
+    ("ent_customs", "text"),
+    ("ent_is_branch", "boolean"),
+    ("ent_legal_rep", "text"),
+)
+TRAILING_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("extra", "jsonb"),  # delivered columns the contract does not name
+    ("issues", "jsonb"),  # values that could not be read, kept as delivered
+)
+
+
+def table_name(agency: Agency, feed: Feed) -> str:
+    return f"{agency.code}__{feed.feed}"
+
+
+def field_columns(feed: Feed) -> list[tuple[str, str]]:
+    """The feed's own columns: a code keeps its delivered text beside the repaired value;
+    an identity number is kept only as a keyed hash and a masked form."""
+    columns: list[tuple[str, str]] = []
+    for f in feed.fields:
+        if f.type == "code":
+            columns += [(f.name, "text"), (f"{f.name}_norm", "text"), (f"{f.name}_kind", "text"),
+                        (f"{f.name}_valid", "boolean")]
+        elif f.type == "person_id":
+            columns += [(f"{f.name}_hash", "text"), (f"{f.name}_masked", "text")]
+        else:
+            columns.append((f.name, SQL_TYPES[f.type]))
+    columns += list(feed.mention_columns)
+    return columns
+
+
+def staged_columns(feed: Feed) -> list[str]:
+    """Columns the loader writes, in COPY order (the history columns are set in SQL)."""
+    names = ["line_no", "record_key", "record_id", "op"]
+    names += [name for name, _ in field_columns(feed)]
+    names += [name for name, _ in MENTION_COLUMNS + TRAILING_COLUMNS]
+    return names
+
+
+def all_columns(feed: Feed) -> list[tuple[str, str]]:
+    return list(HISTORY_COLUMNS) + field_columns(feed) + list(MENTION_COLUMNS + TRAILING_COLUMNS)
+
+
+def ensure_feed_tables(cursor) -> None:  # type: ignore[no-untyped-def]
+    """Create every feed table, add columns a spec gained, and rebuild the mention view."""
+    for agency, feed in all_feeds():
+        table = sql.Identifier("ingest", table_name(agency, feed))
+        columns = all_columns(feed)
+        cursor.execute(sql.SQL("create table if not exists {} ({})").format(
+            table,
+            sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t))
+                               for n, t in columns),
+        ))
+        for name, sql_type in columns:
+            cursor.execute(sql.SQL("alter table {} add column if not exists {} {}").format(
+                table, sql.Identifier(name), sql.SQL(sql_type.replace(" not null", ""))))
+        base = table_name(agency, feed)
+        cursor.execute(sql.SQL(
+            "create index if not exists {} on {} (record_key) where valid_to is null"
+        ).format(sql.Identifier(f"{base}__current"), table))
+        cursor.execute(sql.SQL("create index if not exists {} on {} (delivery_id)").format(
+            sql.Identifier(f"{base}__delivery"), table))
+        cursor.execute(sql.SQL("comment on table {} is {}").format(
+            table, sql.Literal(f"{agency.title}: {feed.file}. {feed.description}")))
+        for f in feed.fields:
+            column = f.name if f.type not in ("person_id",) else f"{f.name}_masked"
+            cursor.execute(sql.SQL("comment on column {}.{} is {}").format(
+                table, sql.Identifier(column),
+                sql.Literal(f"{f.source}{': ' + f.comment if f.comment else ''}")))
+    _create_live_mention_view(cursor)
+
+
+def _create_live_mention_view(cursor) -> None:  # type: ignore[no-untyped-def]
+    """ingest.live_mention: every current, non-deleted row that names an enterprise."""
+    selects = []
+    for agency, feed in all_feeds():
+        selects.append(sql.SQL(
+            "select {agency} as agency, {feed} as feed, record_id, ent_name as name, "
+            "ent_name_norm as name_norm, ent_uscc as uscc, ent_org as org, ent_regno as regno, "
+            "ent_taxno as taxno, ent_customs as customs, coalesce(ent_is_branch, false) as is_branch, "
+            "ent_legal_rep as legal_rep, {rank} as source_rank "
+            "from {table} where valid_to is null and op <> 'D' "
+            "and (ent_name is not null or ent_uscc is not null or ent_org is not null "
+            "or ent_regno is not null or ent_taxno is not null or ent_customs is not null)"
+        ).format(agency=sql.Literal(agency.code), feed=sql.Literal(feed.feed),
+                 rank=sql.Literal(agency.source_rank),
+                 table=sql.Identifier("ingest", table_name(agency, feed))))
+    cursor.execute(sql.SQL("create or replace view ingest.live_mention as {}").format(
+        sql.SQL(" union all ").join(selects)))
