@@ -85,7 +85,8 @@ def _char_value(ch: str) -> int:
 # --- shape and validity -----------------------------------------------------------------
 
 _ORG_SHAPE = re.compile(r"^[0-9A-Z]{8}[0-9X]$")
-_USCC_SHAPE = re.compile(r"^[0-9A-HJ-NP-RTUWXY]{2}\d{6}[0-9A-Z]{9}[0-9A-HJ-NP-RTUWXY]$")
+# All 18 characters come from the 31-character alphabet (no I, O, S, V, Z).
+_USCC_SHAPE = re.compile(r"^[0-9A-HJ-NP-RTUWXY]{2}\d{6}[0-9A-HJ-NP-RTUWXY]{10}$")
 _REGNO_SHAPE = re.compile(r"^\d{15}$")
 _TAXNO_SHAPE = re.compile(r"^\d{6}[0-9A-Z]{8}[0-9X]$")
 _CUSTOMS_SHAPE = re.compile(r"^[0-9A-Z]{10}$")
@@ -210,7 +211,7 @@ def _kinds_by_length(length: int, expected: tuple[CodeKind, ...]) -> list[CodeKi
     fitting: list[CodeKind] = [k for k in expected if _LENGTHS[k] == length]
     for kind in ("uscc", "regno", "taxno", "org", "customs"):
         if _LENGTHS[kind] == length and kind not in fitting:
-            fitting.append(kind)  # type: ignore[arg-type]
+            fitting.append(kind)
     return fitting
 
 

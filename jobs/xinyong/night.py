@@ -92,7 +92,7 @@ def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None) -> dict[s
     return stats
 
 
-def _store_resolution(cursor, out: Path, run_id: int, run_date: date) -> None:  # type: ignore[no-untyped-def]
+def _store_resolution(cursor, out: Path, run_id: int, run_date: date) -> None:
     cursor.execute("create temp table link_in (mention_id text, enterprise_id text, rule text,"
                    " evidence text) on commit drop")
     parquet_to_table(cursor, out / "links", sql.Identifier("link_in"),
@@ -112,7 +112,7 @@ def _store_resolution(cursor, out: Path, run_id: int, run_date: date) -> None:  
         " on conflict (enterprise_id) do nothing", (run_id, run_date, run_id))
 
 
-def _store_enterprises(cursor, out: Path, run_id: int) -> None:  # type: ignore[no-untyped-def]
+def _store_enterprises(cursor, out: Path, run_id: int) -> None:
     cursor.execute("create temp table enterprise_in (enterprise_id text, canonical_name text,"
                    " uscc text, org text, regno text, taxno text, customs text,"
                    " is_branch boolean, mention_count integer) on commit drop")
@@ -177,14 +177,14 @@ def audit(dsn: str, run_date: date, run_id: int | None = None) -> dict[str, int]
             cursor.execute(
                 sql.SQL("insert into audit.finding (run_id, audit, enterprise_id, run_date, evidence)"
                         " select %s, %s, enterprise_id, %s, evidence from ({}) as findings")
-                .format(sql.SQL(query)), (run_id, code, run_date))  # type: ignore[arg-type]
+                .format(sql.SQL(query)), (run_id, code, run_date))
             counts[code] = cursor.rowcount
         cursor.execute("update resolve.night_run set status = 'audited' where run_id = %s",
                        (run_id,))
     return counts
 
 
-def _latest_run(cursor, status: str) -> int:  # type: ignore[no-untyped-def]
+def _latest_run(cursor, status: str) -> int:
     cursor.execute("select max(run_id) from resolve.night_run where status = %s", (status,))
     run_id = cursor.fetchone()[0]
     if run_id is None:
@@ -192,7 +192,7 @@ def _latest_run(cursor, status: str) -> int:  # type: ignore[no-untyped-def]
     return int(run_id)
 
 
-def check_reconciliation(cursor) -> list[str]:  # type: ignore[no-untyped-def]
+def check_reconciliation(cursor) -> list[str]:
     cursor.execute(
         "select agency, batch_date, file, rows_delivered, rows_loaded, rows_quarantined"
         " from credit.file_reconciliation"
@@ -245,3 +245,10 @@ def run_night(dsn: str, landing: Path, run_date: date) -> NightSummary:
     summary.audits = audit(dsn, run_date, summary.resolution["run_id"])
     summary.publication = publish(dsn, run_date, summary.resolution["run_id"])
     return summary
+
+
+def warehouse_dsn() -> str:
+    """XINYONG_WAREHOUSE_DSN, or the embedded development server when it is unset."""
+    from xinyong.platform import warehouse_dsn as resolve_dsn
+
+    return resolve_dsn()

@@ -195,7 +195,7 @@ def _folder_fingerprint(folder: Path) -> str:
     return "rejected:" + digest.hexdigest()
 
 
-def _record_delivery(cursor, agency: Agency, folder: Path, manifest: dict[str, Any],  # type: ignore[no-untyped-def]
+def _record_delivery(cursor, agency: Agency, folder: Path, manifest: dict[str, Any],
                      fingerprint: str, status: str, reason: str | None,
                      duplicate_of: int | None = None) -> int:
     cursor.execute(
@@ -214,7 +214,7 @@ def _manifest_date(manifest: dict[str, Any]) -> date | None:
         return None
 
 
-def _load_files(cursor, agency: Agency, folder: Path, manifest: dict[str, Any],  # type: ignore[no-untyped-def]
+def _load_files(cursor, agency: Agency, folder: Path, manifest: dict[str, Any],
                 scans: dict[str, FileScan], delivery_id: int, batch_date: date,
                 scratch: Path) -> list[FileResult]:
     results = []
@@ -236,7 +236,7 @@ def _load_files(cursor, agency: Agency, folder: Path, manifest: dict[str, Any], 
     return results
 
 
-def _stage_file(cursor, agency: Agency, feed: Feed, path: Path, scan: FileScan,  # type: ignore[no-untyped-def]
+def _stage_file(cursor, agency: Agency, feed: Feed, path: Path, scan: FileScan,
                 rows_declared: int, delivery_id: int, scratch: Path) -> FileResult:
     """Parse the file into CSV for COPY (streaming, to disk) and COPY it into a staging table."""
     result = FileResult(feed.file, feed.feed, scan.encoding, scan.sha256, rows_declared,
@@ -283,7 +283,7 @@ def _stage_file(cursor, agency: Agency, feed: Feed, path: Path, scan: FileScan, 
     return result
 
 
-def _apply_changes(cursor, agency: Agency, feed: Feed, delivery_id: int, batch_date: date) -> None:  # type: ignore[no-untyped-def]
+def _apply_changes(cursor, agency: Agency, feed: Feed, delivery_id: int, batch_date: date) -> None:
     """Apply I/U/D per record key: close the current versions of every key the delivery
     touches, then add the delivered versions. When one delivery touches a key several
     times, its last line is the one that stays current; D leaves a closed tombstone."""

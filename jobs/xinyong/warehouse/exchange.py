@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from psycopg2 import sql
 
 
-def query_to_parquet(cursor, query: sql.Composable, schema: pa.Schema, target: Path) -> int:  # type: ignore[no-untyped-def]
+def query_to_parquet(cursor, query: sql.Composable, schema: pa.Schema, target: Path) -> int:
     """COPY a query's result to a Parquet file with the given schema; returns the row count."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile() as spool:
@@ -46,7 +46,7 @@ def query_to_parquet(cursor, query: sql.Composable, schema: pa.Schema, target: P
     return rows
 
 
-def parquet_to_table(cursor, source: Path, table: sql.Composable, columns: Sequence[str],  # type: ignore[no-untyped-def]
+def parquet_to_table(cursor, source: Path, table: sql.Composable, columns: Sequence[str],
                      constants: dict[str, object] | None = None) -> int:
     """COPY the Parquet files under ``source`` (a file or a Spark output directory) into a
     table, adding constant columns (such as the run id)."""

@@ -69,7 +69,7 @@ def all_columns(feed: Feed) -> list[tuple[str, str]]:
     return list(HISTORY_COLUMNS) + field_columns(feed) + list(MENTION_COLUMNS + TRAILING_COLUMNS)
 
 
-def ensure_feed_tables(cursor) -> None:  # type: ignore[no-untyped-def]
+def ensure_feed_tables(cursor) -> None:
     """Create every feed table, add columns a spec gained, and rebuild the mention view."""
     for agency, feed in all_feeds():
         table = sql.Identifier("ingest", table_name(agency, feed))
@@ -98,7 +98,7 @@ def ensure_feed_tables(cursor) -> None:  # type: ignore[no-untyped-def]
     _create_live_mention_view(cursor)
 
 
-def _create_live_mention_view(cursor) -> None:  # type: ignore[no-untyped-def]
+def _create_live_mention_view(cursor) -> None:
     """ingest.live_mention: every current, non-deleted row that names an enterprise."""
     selects = []
     for agency, feed in all_feeds():

@@ -2,8 +2,9 @@
 whatever code the licensee gave (unified code, registration number or organization code)."""
 
 from xinyong.feeds.spec import Agency, Feed, Field
+from xinyong.ids import CodeKind
 
-_ANY_CODE = ("uscc", "regno", "org")
+_ANY_CODE: tuple[CodeKind, ...] = ("uscc", "regno", "org")
 
 LICENSES = Feed(
     file="licenses.csv", format="csv", encoding="utf-8", key="记录ID", op="操作",

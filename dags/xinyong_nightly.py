@@ -1,0 +1,81 @@
+"""xinyong_nightly: one night of the credit platform. Wiring only; the logic is xinyong.night.
+
+    prepare -> ingest[agency] (mapped) -> resolve (Spark) -> audit -> publish
+
+`xinyong run` calls the same functions in the same order. The warehouse DSN comes from
+XINYONG_WAREHOUSE_DSN; the landing folder from the `landing` param (default
+XINYONG_LANDING); the night's date from the `run_date` param, else the run's logical date
+in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
+
+from xinyong import night
+
+LOCAL_TZ = pendulum.timezone("Asia/Shanghai")
+
+
+def _night_inputs() -> tuple[str, str, Any]:
+    """(dsn, landing, run_date) of the running DAG run."""
+    context = get_current_context()
+    params = context["params"]
+    run_date = params.get("run_date") or context["logical_date"].in_timezone(LOCAL_TZ).date()
+    return night.warehouse_dsn(), params["landing"], pendulum.parse(str(run_date)).date()
+
+
+@dag(
+    dag_id="xinyong_nightly",
+    schedule="30 1 * * *",  # 01:30 Beijing time, after the agencies' nightly drops
+    start_date=pendulum.datetime(2026, 11, 1, tz=LOCAL_TZ),
+    catchup=False,
+    max_active_runs=1,
+    tags=["xinyong", "credit", "nightly"],
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=5),
+                  "retry_exponential_backoff": True},
+    params={
+        "landing": Param(os.environ.get("XINYONG_LANDING", "/data/landing"), type="string"),
+        "run_date": Param(None, type=["null", "string"], description="YYYY-MM-DD"),
+    },
+    doc_md=__doc__,
+)
+def xinyong_nightly() -> None:
+    @task
+    def prepare() -> list[str]:
+        dsn, _, _ = _night_inputs()
+        night.prepare(dsn)
+        return night.agency_codes()
+
+    @task(max_active_tis_per_dagrun=2)
+    def ingest(agency: str) -> list[dict[str, Any]]:
+        dsn, landing, run_date = _night_inputs()
+        return night.ingest(dsn, landing, agency, run_date)
+
+    @task
+    def resolve() -> dict[str, Any]:
+        dsn, _, run_date = _night_inputs()
+        return night.resolve(dsn, run_date)
+
+    @task
+    def audit(resolution: dict[str, Any]) -> dict[str, int]:
+        dsn, _, run_date = _night_inputs()
+        return night.audit(dsn, run_date, resolution["run_id"])
+
+    @task
+    def publish(resolution: dict[str, Any], findings: dict[str, int]) -> dict[str, Any]:
+        dsn, _, run_date = _night_inputs()
+        return night.publish(dsn, run_date, resolution["run_id"])
+
+    loaded = ingest.expand(agency=prepare())
+    resolution = resolve()
+    loaded >> resolution
+    publish(resolution, audit(resolution))
+
+
+nightly = xinyong_nightly()

@@ -1,0 +1,120 @@
+"""The `xinyong` command.
+
+    xinyong run --landing DIR --date YYYY-MM-DD   one night, end to end
+    xinyong generate --out DIR ...                 contract deliveries with ground truth
+    xinyong demo                                   generate a small landing, run it through the DAG
+    xinyong status                                 the last delivery per agency
+    xinyong db migrate                             bring the warehouse schema up to date
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+from xinyong.warehouse.db import WarehouseUnavailable
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args) or 0)
+    except WarehouseUnavailable as exc:
+        print(f"xinyong: {exc}", file=sys.stderr)
+        return 3
+    except Exception as exc:  # the night could not complete: say why, exit non-zero
+        from xinyong.night import NightFailed
+
+        if isinstance(exc, NightFailed):
+            print(f"xinyong: night failed: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xinyong", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run one night end to end")
+    run.add_argument("--landing", type=Path, required=True, help="the landing folder")
+    run.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.set_defaults(handler=_run)
+
+    from xinyong.generate.__main__ import add_arguments as add_generate_arguments
+    from xinyong.generate.__main__ import run as run_generate
+
+    generate = commands.add_parser("generate", help="generate contract deliveries with truth")
+    add_generate_arguments(generate)
+    generate.set_defaults(handler=run_generate)
+
+    demo = commands.add_parser("demo", help="generate a small landing and run it through the DAG")
+    demo.add_argument("--enterprises", type=int, default=300)
+    demo.add_argument("--nights", type=int, default=3)
+    demo.add_argument("--seed", type=int, default=20261110)
+    demo.set_defaults(handler=_demo)
+
+    status = commands.add_parser("status", help="the last delivery of every agency")
+    status.set_defaults(handler=_status)
+
+    db = commands.add_parser("db", help="warehouse administration")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("migrate", help="apply pending migrations").set_defaults(
+        handler=_migrate)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from xinyong import night
+
+    summary = night.run_night(night.warehouse_dsn(), args.landing, args.date)
+    if args.json:
+        print(json.dumps(summary.__dict__, default=str, ensure_ascii=False, indent=2))
+        return 0
+    for delivery in summary.deliveries:
+        if delivery["status"] == "skipped":
+            continue
+        rows = sum(f["rows_loaded"] for f in delivery["files"])
+        quarantined = sum(f["rows_quarantined"] for f in delivery["files"])
+        reason = f" ({delivery['reason']})" if delivery["reason"] else ""
+        print(f"{delivery['agency']:<16} {delivery['folder']}  {delivery['status']:<9}"
+              f" loaded {rows:>9}  quarantined {quarantined:>6}{reason}")
+    publication = summary.publication
+    print(f"night {args.date}: {publication['links']} records linked to "
+          f"{publication['enterprises']} enterprises (run {publication['run_id']})")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from xinyong import night
+
+    applied = night.prepare(night.warehouse_dsn())
+    print("applied: " + (", ".join(applied) if applied else "nothing, schema is current"))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from xinyong import night
+    from xinyong.report import print_status
+
+    print_status(night.warehouse_dsn())
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from xinyong.demo import run_demo
+
+    return run_demo(enterprises=args.enterprises, nights=args.nights, seed=args.seed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

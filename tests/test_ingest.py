@@ -1,0 +1,146 @@
+"""Ingestion against a real PostgreSQL: verification, ops and history, quarantine, reconciliation."""
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from xinyong import night
+from xinyong.ingest.deliveries import ingest_agency
+
+from .landing import REGISTRATION_HEADER, csv_file, registration, write_delivery
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "feeds" / "samples"
+
+
+@pytest.fixture
+def dsn(fresh_warehouse_dsn):
+    dsn = fresh_warehouse_dsn()
+    night.prepare(dsn)
+    return dsn
+
+
+def query(dsn, text, params=None):
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cursor:
+        cursor.execute(text, params)
+        return cursor.fetchall()
+
+
+def registrations(landing, folder, lines, **kwargs):
+    content = csv_file(REGISTRATION_HEADER, lines)
+    return write_delivery(landing, "aic", folder, {"registrations.csv": content},
+                          {"registrations.csv": kwargs.pop("rows", len(lines))}, **kwargs)
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared sample deliveries not present")
+def test_samples_load_all_feeds_and_reconcile(dsn, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLES, landing)
+    for agency in night.agency_codes():
+        ingest_agency(dsn, landing, agency, date(2026, 11, 11))
+    feeds = query(dsn, "select count(distinct (agency, file)) from credit.file_reconciliation")
+    assert feeds == [(19,)]
+    assert query(dsn, "select count(*) from credit.file_reconciliation"
+                      " where rows_delivered <> rows_loaded + rows_quarantined") == [(0,)]
+    statuses = dict(query(dsn, "select agency || '/' || batch_date, status from credit.delivery_status"))
+    assert statuses["court/2026-11-11"] == "duplicate"  # the sample re-sends the court folder
+    before = query(dsn, "select count(*) from ingest.court__judgments")
+    # Running again changes nothing: every folder has been seen.
+    for agency in night.agency_codes():
+        assert {r.status for r in ingest_agency(dsn, landing, agency, date(2026, 11, 11))} <= {"skipped"}
+    assert query(dsn, "select count(*) from ingest.court__judgments") == before
+
+
+def test_insert_update_delete_keep_history(dsn, tmp_path):
+    registrations(tmp_path, "20261110", [registration("R1", "I", "沈阳澜天科技有限公司"),
+                                         registration("R2", "I", "沈阳甲乙科技有限公司",
+                                                      uscc="912102008360836866")])
+    registrations(tmp_path, "20261111", [registration("R1", "U", "沈阳澜天科技有限公司", status="注销"),
+                                         registration("R2", "D", "沈阳甲乙科技有限公司",
+                                                      uscc="912102008360836866")], mode="delta")
+    ingest_agency(dsn, tmp_path, "aic", date(2026, 11, 11))
+    history = query(dsn, "select record_key, op, status, valid_from::text, valid_to::text"
+                         " from ingest.aic__registrations order by record_key, valid_from")
+    assert history == [
+        ("R1", "I", "存续", "2026-11-10", "2026-11-11"),
+        ("R1", "U", "注销", "2026-11-11", None),
+        ("R2", "I", "存续", "2026-11-10", "2026-11-11"),
+        ("R2", "D", "存续", "2026-11-11", "2026-11-11"),
+    ]
+    assert query(dsn, "select record_id from ingest.live_mention where agency = 'aic'") == [("R1",)]
+
+
+def test_a_delivery_not_matching_its_manifest_is_rejected_whole(dsn, tmp_path):
+    registrations(tmp_path, "20261110", [registration("R1", "I", "甲公司")],
+                  manifest_overrides={"registrations.csv": {"sha256": "0" * 64}})
+    registrations(tmp_path, "20261111", [registration("R2", "I", "乙公司")], rows=5)
+    registrations(tmp_path, "20261112", [registration("R3", "I", "丙公司")])
+    results = ingest_agency(dsn, tmp_path, "aic", date(2026, 11, 12))
+    assert [r.status for r in results] == ["rejected", "rejected", "loaded"]
+    assert "sha256" in results[0].reason and "declares 5 rows" in results[1].reason
+    assert query(dsn, "select record_key from ingest.aic__registrations") == [("R3",)]
+    assert query(dsn, "select count(*) from credit.file_reconciliation") == [(1,)]
+
+
+def test_missing_file_is_rejected(dsn, tmp_path):
+    folder = registrations(tmp_path, "20261110", [registration("R1", "I", "甲公司")])
+    (folder / "registrations.csv").unlink()
+    [result] = ingest_agency(dsn, tmp_path, "aic", date(2026, 11, 10))
+    assert result.status == "rejected" and "missing" in result.reason
+
+
+def test_resent_delivery_under_a_later_date_is_a_duplicate(dsn, tmp_path):
+    lines = [registration("R1", "I", "甲公司")]
+    registrations(tmp_path, "20261110", lines)
+    registrations(tmp_path, "20261112", lines)
+    results = ingest_agency(dsn, tmp_path, "aic", date(2026, 11, 12))
+    assert [r.status for r in results] == ["loaded", "duplicate"]
+    assert query(dsn, "select count(*) from ingest.aic__registrations") == [(1,)]
+
+
+def test_bad_rows_are_quarantined_with_reason_and_text(dsn, tmp_path):
+    lines = [registration("R1", "I", "甲公司"), "R2,I,only-three", registration("", "I", "乙公司"),
+             registration("R4", "X", "丙公司"), registration("R5", "I", "丁公司", approved="2026-02-30")]
+    registrations(tmp_path, "20261110", lines)
+    ingest_agency(dsn, tmp_path, "aic", date(2026, 11, 10))
+    assert query(dsn, "select rows_delivered, rows_loaded, rows_quarantined"
+                      " from credit.file_reconciliation") == [(5, 2, 3)]
+    reasons = query(dsn, "select line_no, record_key, reason, raw_text from ingest.quarantine"
+                         " order by line_no")
+    assert [(r[0], r[1]) for r in reasons] == [(3, None), (4, None), (5, "R4")]
+    assert "expected 15 fields" in reasons[0][2] and reasons[0][3] == "R2,I,only-three\n"
+    assert "record key" in reasons[1][2] and "operation code" in reasons[2][2]
+    # An unreadable date nulls that value only, kept as delivered in issues.
+    assert query(dsn, "select approved_on, issues->>'approved_on' from ingest.aic__registrations"
+                      " where record_key = 'R5'") == [(None, "2026-02-30")]
+
+
+def test_messy_values_are_normalised_and_originals_kept(dsn, tmp_path):
+    header = REGISTRATION_HEADER + ",备注"
+    line = ("R1,I,无,９１２１０１８１６６２４１８６４１ｎ,沈阳澜天科技（有限）公司,有限责任公司,林宏伟,"
+            "2101 1519 8202 0184 91,住所,\"1,000.50\",1995年9月7日,2021/2/4,存续,I6513,机关,extra-value")
+    write_delivery(tmp_path, "aic", "20261110", {"registrations.csv": csv_file(header, [line])},
+                   {"registrations.csv": 1})
+    ingest_agency(dsn, tmp_path, "aic", date(2026, 11, 10))
+    [row] = query(dsn, "select uscc, uscc_norm, uscc_valid, reg_no, registered_capital_10k::text,"
+                       " established_on::text, approved_on::text, extra->>'备注', ent_uscc, ent_org,"
+                       " legal_rep_id_masked, legal_rep_id_hash is not null"
+                       " from ingest.aic__registrations")
+    assert row == ("９１２１０１８１６６２４１８６４１ｎ", "91210181662418641N", True, None, "1000.50",
+                   "1995-09-07", "2021-02-04", "extra-value", "91210181662418641N", "662418641",
+                   "2101**********8491", True)
+    notes = query(dsn, "select notes::text from ingest.file_load")[0][0]
+    assert "备注" in notes
+
+
+def test_missing_column_loads_rows_with_nulls(dsn, tmp_path):
+    header = REGISTRATION_HEADER.replace(",行业代码", "")
+    line = registration("R1", "I", "甲公司").replace(",I6513", "")
+    write_delivery(tmp_path, "aic", "20261110", {"registrations.csv": csv_file(header, [line])},
+                   {"registrations.csv": 1})
+    [result] = ingest_agency(dsn, tmp_path, "aic", date(2026, 11, 10))
+    assert result.status == "loaded" and result.files[0].rows_loaded == 1
+    assert any("行业代码" in note for note in result.files[0].notes)
+    assert query(dsn, "select industry_code, status from ingest.aic__registrations") == [(None, "存续")]
