@@ -133,7 +133,6 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int) -> dict[
     ensure_java()
     jobs_dir = Path(__file__).resolve().parents[1]
     spark_submit = Path(sys.executable).with_name("spark-submit")
-    stats_file = out.parent / "stats.json"
     package_zip = _package_zip(jobs_dir, out.parent)
     command = [
         str(spark_submit),
@@ -142,7 +141,7 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int) -> dict[
         "--py-files", str(package_zip),
         str(jobs_dir / "xinyong" / "resolve" / "job.py"),
         "--mentions", str(mentions), "--prior", str(prior), "--out", str(out),
-        "--next-id", str(next_id), "--stats", str(stats_file),
+        "--next-id", str(next_id),
     ]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(jobs_dir), env.get("PYTHONPATH")]))
@@ -153,7 +152,9 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int) -> dict[
         raise NightFailed(
             f"the Spark resolution job failed (exit {completed.returncode}):\n"
             f"{completed.stderr[-4000:]}")
-    return dict(json.loads(stats_file.read_text())) if stats_file.exists() else {}
+    # The job prints its counts as the last line of its output.
+    last_line = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else "{}"
+    return dict(json.loads(last_line))
 
 
 def _package_zip(jobs_dir: Path, where: Path) -> Path:
