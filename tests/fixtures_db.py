@@ -51,3 +51,11 @@ def fresh_warehouse_dsn(
 ) -> Callable[[], str]:
     """Factory: each call creates another empty scratch database and returns its DSN."""
     return lambda: _scratch(admin_dsn, _scratch_databases)
+
+
+@pytest.fixture(scope="session")
+def session_warehouse_factory(
+    admin_dsn: str, _scratch_databases: list[str]
+) -> Callable[[], str]:
+    """Factory for session-scoped fixtures: another empty scratch database per call."""
+    return lambda: _scratch(admin_dsn, _scratch_databases)
