@@ -1,0 +1,352 @@
+"""Entity resolution on hand-built mentions through a real local SparkSession."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+
+from tests.fixtures_spark import TEST_JAVA_OPTIONS
+from xinyong.ids import org_check_char, regno_check_digit, uscc_check_char
+from xinyong.resolve import connected_components, resolve, run_job
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MENTION_SCHEMA = pa.schema([
+    *((c, pa.string()) for c in (
+        "mention_id", "agency", "feed", "record_id", "name", "name_norm",
+        "uscc", "org", "regno", "taxno", "customs",
+    )),
+    ("is_branch", pa.bool_()),
+    ("source_rank", pa.int32()),
+])
+PRIOR_SCHEMA = pa.schema([("mention_id", pa.string()), ("enterprise_id", pa.string())])
+
+
+# --- valid codes and mentions as the loader delivers them ----------------------------------
+
+def org_code(body: str) -> str:
+    return body + org_check_char(body)
+
+
+def uscc_code(org: str, region: str = "210100") -> str:
+    body = "91" + region + org
+    return body + uscc_check_char(body)
+
+
+def regno_code(body: str) -> str:
+    return body + regno_check_digit(body)
+
+
+def taxno_code(org: str, region: str = "210102") -> str:
+    return region + org
+
+
+def mention(
+    mention_id: str, name: str | None, *, rank: int = 2, is_branch: bool = False,
+    uscc: str | None = None, org: str | None = None, regno: str | None = None,
+    taxno: str | None = None, customs: str | None = None,
+) -> dict[str, Any]:
+    agency, feed, record_id = mention_id.split("|")
+    # The loader fills org from a valid uscc or taxno.
+    org = org or (uscc[8:17] if uscc else taxno[6:] if taxno else None)
+    return {
+        "mention_id": mention_id, "agency": agency, "feed": feed, "record_id": record_id,
+        "name": name, "name_norm": name, "uscc": uscc, "org": org, "regno": regno,
+        "taxno": taxno, "customs": customs, "is_branch": is_branch, "source_rank": rank,
+    }
+
+
+def eid(number: int) -> str:
+    return f"E{number:010d}"
+
+
+# Head office A, reached through every kind of code, and its branch B with codes of its own.
+ORG_A, ORG_B = org_code("12345678"), org_code("22345678")
+USCC_A, USCC_B = uscc_code(ORG_A), uscc_code(ORG_B)
+REGNO_A, REGNO_B = regno_code("21010000012345"), regno_code("21010000022345")
+TAXNO_A, CUSTOMS_A = taxno_code(ORG_A), "2101960001"
+NAME_A, NAME_B = "沈阳甲科技有限公司", "沈阳甲科技有限公司铁西分公司"
+# Two registered enterprises with one name in two cities; one org code on two usccs.
+NAME_C = "辽宁乙商贸有限公司"
+ORG_E = org_code("32345678")
+# Keys over SCENARIO_MAX_KEY_DEGREE mentions: H's old tax number (anchored through H's org
+# code by its register record, so H holds together) and a placeholder customs code.
+ORG_H = org_code("62345678")
+TAXNO_H, PLACEHOLDER_CUSTOMS = taxno_code(ORG_H), "9999999999"
+SCENARIO_MAX_KEY_DEGREE = 2
+
+SCENARIO = [
+    mention("aic|reg|A1", NAME_A, rank=0, uscc=USCC_A, regno=REGNO_A),
+    mention("ltax|vat|A2", NAME_A, rank=3, taxno=TAXNO_A),
+    mention("old|reg|A3", NAME_A, rank=4, regno=REGNO_A),
+    mention("cus|imp|A4", "沈阳甲科技公司", uscc=USCC_A, customs=CUSTOMS_A),
+    mention("cus|exp|A5", "沈阳甲科技公司", customs=CUSTOMS_A),
+    mention("court|case|A6", NAME_A, rank=5),
+    mention("aic|reg|B1", NAME_B, rank=0, is_branch=True, uscc=USCC_B, regno=REGNO_B),
+    mention("stax|vat|B2", NAME_B, rank=1, is_branch=True, uscc=USCC_B),
+    mention("court|case|B3", NAME_B, rank=5, is_branch=True),
+    mention("aic|reg|C1", NAME_C, rank=0, uscc=uscc_code(org_code("42345678"))),
+    mention("aic|reg|D1", NAME_C, rank=0, uscc=uscc_code(org_code("52345678"), "210200")),
+    mention("court|case|X1", NAME_C, rank=5),
+    mention("aic|reg|E1", "沈阳丙有限公司", rank=0, uscc=uscc_code(ORG_E)),
+    mention("aic|reg|F1", "鞍山丁有限公司", rank=0, uscc=uscc_code(ORG_E, "210300")),
+    mention("qual|lic|G1", "丙公司", org=ORG_E),
+    mention("aic|reg|H1", "沈阳壬有限公司", rank=0, uscc=uscc_code(ORG_H)),
+    *(mention(f"ltax|vat|H{i}", "沈阳壬有限公司", rank=3, taxno=TAXNO_H) for i in range(3)),
+    *(mention(f"cus|exp|K{i}", f"进出口公司{i}", customs=PLACEHOLDER_CUSTOMS) for i in range(3)),
+]
+
+
+def mentions_df(spark: SparkSession, rows: list[dict[str, Any]]) -> DataFrame:
+    return spark.createDataFrame(pa.Table.from_pylist(rows, schema=MENTION_SCHEMA).to_pandas())
+
+
+def clusters(links: list[dict[str, Any]]) -> dict[str, set[str]]:
+    by_id: dict[str, set[str]] = {}
+    for link in links:
+        by_id.setdefault(link["enterprise_id"], set()).add(link["mention_id"])
+    return by_id
+
+
+@pytest.fixture(scope="module")
+def scenario(spark: SparkSession) -> dict[str, Any]:
+    empty_prior = spark.createDataFrame([], "mention_id string, enterprise_id string")
+    result = resolve(
+        mentions_df(spark, SCENARIO), empty_prior, next_id=1,
+        max_key_degree=SCENARIO_MAX_KEY_DEGREE,
+    )
+    return {
+        "links": {r["mention_id"]: r.asDict() for r in result.links.collect()},
+        "enterprises": {r["enterprise_id"]: r.asDict() for r in result.enterprises.collect()},
+        "dropped": [r.asDict() for r in result.dropped_keys.collect()],
+        "changes": result.id_changes.collect(),
+        "iterations": result.iterations,
+    }
+
+
+def test_clusters_and_new_ids_in_order_of_smallest_mention(scenario: dict[str, Any]) -> None:
+    # A: uscc↔org derivation, regno via the AIC record, customs via a uscc-carrying record,
+    # a code-less mention by exact name. The branch keeps its own enterprise, the ambiguous
+    # name, the org-only record on a conflicting org and the placeholder customs records
+    # stay alone.
+    assert clusters(list(scenario["links"].values())) == {
+        eid(1): {"aic|reg|A1", "ltax|vat|A2", "old|reg|A3", "cus|imp|A4", "cus|exp|A5",
+                 "court|case|A6"},
+        eid(2): {"aic|reg|B1", "stax|vat|B2", "court|case|B3"},
+        eid(3): {"aic|reg|C1"},
+        eid(4): {"aic|reg|D1"},
+        eid(5): {"aic|reg|E1"},
+        eid(6): {"aic|reg|F1"},
+        eid(7): {"aic|reg|H1", "ltax|vat|H0", "ltax|vat|H1", "ltax|vat|H2"},
+        eid(8): {"court|case|X1"},
+        eid(9): {"cus|exp|K0"},
+        eid(10): {"cus|exp|K1"},
+        eid(11): {"cus|exp|K2"},
+        eid(12): {"qual|lic|G1"},
+    }
+    assert scenario["changes"] == []
+    assert scenario["iterations"] >= 2  # at least one round that changed labels, one that did not
+
+
+def test_rules_and_evidence(scenario: dict[str, Any]) -> None:
+    evidence = {m: (link["rule"], json.loads(link["evidence"]))
+                for m, link in scenario["links"].items()}
+    assert evidence["aic|reg|A1"] == (
+        "uscc", {"uscc": USCC_A, "org": ORG_A, "regno": REGNO_A})
+    assert evidence["ltax|vat|A2"] == ("org", {"org": ORG_A, "taxno": TAXNO_A})
+    assert evidence["old|reg|A3"] == ("regno", {"regno": REGNO_A})
+    assert evidence["cus|exp|A5"] == ("customs", {"customs": CUSTOMS_A})
+    assert evidence["court|case|A6"] == ("name_exact", {"name_norm": NAME_A})
+    assert evidence["court|case|B3"] == ("name_exact", {"name_norm": NAME_B})
+    assert evidence["court|case|X1"] == ("singleton", {})
+    # E1 stands alone on its own uscc; G1's only code was dropped.
+    assert evidence["aic|reg|E1"] == ("uscc", {"uscc": uscc_code(ORG_E)})
+    assert evidence["qual|lic|G1"] == ("singleton", {})
+    assert evidence["cus|exp|K0"] == ("singleton", {})
+    assert evidence["ltax|vat|H0"] == ("org", {"org": ORG_H})
+
+
+def test_conflicting_and_overused_keys_are_dropped_and_reported(
+    scenario: dict[str, Any],
+) -> None:
+    assert sorted(tuple(key.values()) for key in scenario["dropped"]) == [
+        ("customs", PLACEHOLDER_CUSTOMS, "degree", 3),
+        ("org", ORG_E, "uscc_conflict", 3),
+        ("taxno", TAXNO_H, "degree", 3),
+    ]
+
+
+def test_enterprise_attributes(scenario: dict[str, Any]) -> None:
+    assert scenario["enterprises"][eid(1)] == {
+        "enterprise_id": eid(1), "canonical_name": NAME_A, "uscc": USCC_A, "org": ORG_A,
+        "regno": REGNO_A, "taxno": TAXNO_A, "customs": CUSTOMS_A, "is_branch": False,
+        "mention_count": 6,
+    }
+    branch = scenario["enterprises"][eid(2)]
+    assert (branch["canonical_name"], branch["uscc"], branch["is_branch"]) == (
+        NAME_B, USCC_B, True)
+    assert scenario["enterprises"][eid(8)]["canonical_name"] == NAME_C
+
+
+def test_components_stop_at_the_iteration_limit(spark: SparkSession) -> None:
+    # The chain a - k1 - b - k2 - c needs three rounds (two change labels, one sees none).
+    chain = spark.createDataFrame(
+        [("a", "org", "k1"), ("b", "org", "k1"), ("b", "regno", "k2"), ("c", "regno", "k2")],
+        "mention_id string, kind string, value string",
+    )
+    with pytest.raises(RuntimeError, match="did not converge in 1 rounds"):
+        connected_components(chain, max_iterations=1)
+
+
+# --- stable ids across nights ----------------------------------------------------------------
+
+ORG_P, ORG_Q, ORG_S = org_code("61234567"), org_code("71234567"), org_code("81234567")
+USCC_P, USCC_Q, USCC_S = uscc_code(ORG_P), uscc_code(ORG_Q), uscc_code(ORG_S)
+REGNO_Q, CUSTOMS_S = regno_code("21010000071234"), "2101960081"
+
+NIGHT_1 = [
+    mention("aic|reg|P1", "沈阳戊有限公司", rank=0, uscc=USCC_P),
+    mention("ltax|vat|P2", "沈阳戊有限公司", rank=3, taxno=taxno_code(ORG_P)),
+    mention("aic|reg|Q1", "沈阳己有限公司", rank=0, uscc=USCC_Q),
+    mention("ltax|vat|Q3", "沈阳己有限公司", rank=3, taxno=taxno_code(ORG_Q)),
+    mention("stat|x|Q2", "沈阳己公司", rank=4, regno=REGNO_Q),
+    mention("aic|reg|S1", "大连庚有限公司", rank=0, uscc=USCC_S),
+    mention("cus|imp|S2", "大连庚有限公司", uscc=USCC_S, customs=CUSTOMS_S),
+    mention("cus|exp|S3", "大连庚有限公司", customs=CUSTOMS_S),
+    mention("ltax|vat|S4", "大连庚有限公司", rank=3, taxno=taxno_code(ORG_S)),
+    mention("stax|vat|S5", "大连庚有限公司", rank=1, uscc=USCC_S),
+]
+NIGHT_2 = [
+    # Q1 now carries its registration number too: Q and Q2 merge.
+    mention("aic|reg|Q1", "沈阳己有限公司", rank=0, uscc=USCC_Q, regno=REGNO_Q),
+    # S2 lost its uscc: the customs records split off S.
+    mention("cus|imp|S2", "大连庚有限公司", customs=CUSTOMS_S),
+    mention("aic|reg|N1", "沈阳辛有限公司", rank=0, uscc=uscc_code(org_code("91234567"))),
+    *(m for m in NIGHT_1 if m["mention_id"] not in ("aic|reg|Q1", "cus|imp|S2")),
+]
+
+
+# What night 1 must publish; night 2 starts from it.
+NIGHT_1_CLUSTERS = {
+    eid(1): {"aic|reg|P1", "ltax|vat|P2"},
+    eid(2): {"aic|reg|Q1", "ltax|vat|Q3"},
+    eid(3): {"aic|reg|S1", "cus|imp|S2", "cus|exp|S3", "ltax|vat|S4", "stax|vat|S5"},
+    eid(4): {"stat|x|Q2"},
+}
+NIGHT_1_LINKS = [{"mention_id": m, "enterprise_id": e}
+                 for e, members in NIGHT_1_CLUSTERS.items() for m in members]
+
+
+def write_parquet(path: Path, rows: list[dict[str, Any]], schema: pa.Schema) -> str:
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+    return str(path)
+
+
+def read_output(out_dir: Path, name: str) -> list[dict[str, Any]]:
+    """Rows in a fixed order: files are only sorted within themselves."""
+    return sorted(pq.read_table(out_dir / name).to_pylist(), key=lambda r: tuple(r.values()))
+
+
+@pytest.fixture(scope="module")
+def night_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
+    base = tmp_path_factory.mktemp("inputs")
+    return {
+        "night_1": (
+            write_parquet(base / "mentions_1.parquet", NIGHT_1, MENTION_SCHEMA),
+            write_parquet(base / "prior_1.parquet", [], PRIOR_SCHEMA),
+        ),
+        "night_2": (
+            write_parquet(base / "mentions_2.parquet", NIGHT_2, MENTION_SCHEMA),
+            write_parquet(base / "prior_2.parquet", NIGHT_1_LINKS, PRIOR_SCHEMA),
+        ),
+    }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def submitted_night_2(
+    night_inputs: dict[str, tuple[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """Night 2 through spark-submit with 2 shuffle partitions, started with the module so
+    it overlaps the in-process tests; ``test_spark_submit`` waits for it."""
+    out = tmp_path_factory.mktemp("submit") / "out"
+    mentions, prior = night_inputs["night_2"]
+    command = [
+        str(Path(sys.executable).with_name("spark-submit")), "--master", "local[2]",
+        "--driver-java-options", TEST_JAVA_OPTIONS,
+        str(ROOT / "jobs/xinyong/resolve/job.py"),
+        "--mentions", mentions, "--prior", prior, "--out", str(out), "--next-id", "5",
+    ]
+    # The pip-installed spark-submit finds Spark and runs the driver with PYSPARK_PYTHON.
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYTHONPATH": str(ROOT / "jobs"),
+           "XINYONG_SPARK_SHUFFLE_PARTITIONS": "2", "XINYONG_SPARK_DRIVER_MEMORY": "1g"}
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    yield {"process": process, "out": out, "started": time.monotonic()}
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+@pytest.fixture(scope="module")
+def nights(
+    spark: SparkSession, night_inputs: dict[str, tuple[str, str]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    """Night 1 from scratch, night 2 on night 1's links, both through ``run_job``."""
+    base = tmp_path_factory.mktemp("nights")
+    counts_1 = run_job(spark, *night_inputs["night_1"], str(base / "out_1"), 1)
+    published = read_output(base / "out_1", "links")
+    prior = write_parquet(base / "prior_2.parquet", published, PRIOR_SCHEMA)
+    mentions_2 = night_inputs["night_2"][0]
+    counts_2 = run_job(spark, mentions_2, prior, str(base / "out_2"), counts_1["next_id"])
+    return {"base": base, "counts": (counts_1, counts_2)}
+
+
+def test_stable_ids_merge_and_split(nights: dict[str, Any]) -> None:
+    base = nights["base"]
+    assert clusters(read_output(base / "out_1", "links")) == NIGHT_1_CLUSTERS
+    assert clusters(read_output(base / "out_2", "links")) == {
+        eid(1): {"aic|reg|P1", "ltax|vat|P2"},  # unchanged
+        eid(2): {"aic|reg|Q1", "ltax|vat|Q3", "stat|x|Q2"},  # E2 held by more mentions than E4
+        eid(3): {"aic|reg|S1", "ltax|vat|S4", "stax|vat|S5"},  # the larger part keeps E3
+        eid(5): {"aic|reg|N1"},  # new ids in order of smallest mention_id
+        eid(6): {"cus|imp|S2", "cus|exp|S3"},
+    }
+    assert [tuple(r.values()) for r in read_output(base / "out_2", "id_changes")] == [
+        (eid(4), "merged_into", eid(2)),
+        (eid(6), "split_from", eid(3)),
+    ]
+    counts_1, counts_2 = nights["counts"]
+    assert counts_1["next_id"] == 5
+    assert {k: v for k, v in counts_2.items() if k != "iterations"} == {
+        "mentions": 11, "enterprises": 5, "new_ids": 2, "next_id": 7, "merges": 1,
+        "splits": 1, "largest_cluster": 3, "dropped_keys": 0,
+    }
+
+
+def test_spark_submit_and_partition_independence(
+    nights: dict[str, Any], submitted_night_2: dict[str, Any]
+) -> None:
+    """The script run (2 shuffle partitions) writes what the in-process run (4) wrote."""
+    process = submitted_night_2["process"]
+    stdout, stderr = process.communicate(timeout=300)
+    elapsed = time.monotonic() - submitted_night_2["started"]
+    assert process.returncode == 0, stderr[-3000:]
+    counts = json.loads(stdout.strip().splitlines()[-1])
+    assert counts == nights["counts"][1]
+    for name in ("links", "enterprises", "id_changes", "dropped_keys"):
+        assert read_output(submitted_night_2["out"], name) == read_output(
+            nights["base"] / "out_2", name), name
+    print(f"spark-submit run took {elapsed:.1f}s")
