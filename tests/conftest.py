@@ -1,3 +1,13 @@
 """Shared fixtures: one tuned SparkSession and one scratch PostgreSQL database per test session."""
 
+import os
+
 pytest_plugins = ["tests.fixtures_db", "tests.fixtures_spark", "tests.fixtures_airflow"]
+
+# Test data is tiny: a JVM that compiles less and Spark without whole-stage code generation
+# start and finish the per-night spark-submit about a third faster. Production keeps defaults.
+os.environ.setdefault("XINYONG_SPARK_DRIVER_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1")
+os.environ.setdefault("XINYONG_SPARK_CONF", "spark.sql.codegen.wholeStage=false")
+os.environ.setdefault("XINYONG_SPARK_SHUFFLE_PARTITIONS", "2")
+os.environ.setdefault("XINYONG_SPARK_MASTER", "local[2]")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from pyspark.sql import SparkSession
 
+from xinyong.platform import ensure_java
 from xinyong.resolve.session import build_spark
 
 # Test JVMs live a minute: the quick C1 compiler alone saves a third of the wall time.
@@ -18,6 +19,7 @@ TEST_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers match the venv
+    ensure_java()  # a JDK from PyPI on machines without Java 17+
     session = build_spark(
         "xinyong-tests", master="local[2]", shuffle_partitions=4,
         extra_conf={"spark.driver.extraJavaOptions": TEST_JAVA_OPTIONS},

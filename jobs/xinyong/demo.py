@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ def run_demo(*, enterprises: int, nights: int, seed: int) -> int:
     dag = load_nightly_dag()
     for night_date in delivery_dates(landing):
         dag_run = dag.test(
-            logical_date=datetime(night_date.year, night_date.month, night_date.day, 2, 0),
+            logical_date=datetime(night_date.year, night_date.month, night_date.day, 2, 0, tzinfo=UTC),
             run_conf={"landing": str(landing), "run_date": night_date.isoformat()})
         state = str(dag_run.state)
         print(f"night {night_date}: DAG run {state}")

@@ -139,6 +139,7 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int) -> dict[
         "--master", os.environ.get("XINYONG_SPARK_MASTER", "local[*]"),
         "--driver-memory", os.environ.get("XINYONG_SPARK_DRIVER_MEMORY", "4g"),
         "--py-files", str(package_zip),
+        *_extra_spark_arguments(),
         str(jobs_dir / "xinyong" / "resolve" / "job.py"),
         "--mentions", str(mentions), "--prior", str(prior), "--out", str(out),
         "--next-id", str(next_id),
@@ -155,6 +156,16 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int) -> dict[
     # The job prints its counts as the last line of its output.
     last_line = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else "{}"
     return dict(json.loads(last_line))
+
+
+def _extra_spark_arguments() -> list[str]:
+    """XINYONG_SPARK_DRIVER_JAVA_OPTIONS and XINYONG_SPARK_CONF ("key=value key=value")."""
+    arguments = []
+    if java_options := os.environ.get("XINYONG_SPARK_DRIVER_JAVA_OPTIONS"):
+        arguments += ["--driver-java-options", java_options]
+    for setting in os.environ.get("XINYONG_SPARK_CONF", "").split():
+        arguments += ["--conf", setting]
+    return arguments
 
 
 def _package_zip(jobs_dir: Path, where: Path) -> Path:
