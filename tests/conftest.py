@@ -2,7 +2,8 @@
 
 import os
 
-pytest_plugins = ["tests.fixtures_db", "tests.fixtures_spark", "tests.fixtures_airflow"]
+pytest_plugins = ["tests.fixtures_db", "tests.fixtures_spark", "tests.fixtures_airflow",
+                  "tests.fixtures_nights"]
 
 # Test data is tiny: a JVM that compiles less and Spark without whole-stage code generation
 # start and finish the per-night spark-submit about a third faster. Production keeps defaults.

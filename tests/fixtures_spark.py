@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -26,3 +27,5 @@ def spark() -> Iterator[SparkSession]:
     )
     yield session
     session.stop()
+    # py4j logs from finalizers at interpreter exit, after pytest closed its streams.
+    logging.getLogger("py4j").setLevel(logging.WARNING)

@@ -247,8 +247,38 @@ class NightSummary:
     publication: dict[str, Any] = field(default_factory=dict)
 
 
+class NightAlreadyRunning(NightFailed):
+    """Another night holds the warehouse's night lock."""
+
+
+# Session-level advisory lock key: one night at a time per warehouse.
+_NIGHT_LOCK = 73_616_402
+
+
 def run_night(dsn: str, landing: Path, run_date: date) -> NightSummary:
-    """The whole night in this process, in the DAG's order."""
+    """The whole night in this process, in the DAG's order, holding the night lock."""
+    from xinyong.warehouse.db import connect
+
+    lock = connect(dsn, application="xinyong-night-lock")
+    try:
+        lock.autocommit = True
+        with lock.cursor() as cursor:
+            cursor.execute("select pg_try_advisory_lock(%s)", (_NIGHT_LOCK,))
+            if not cursor.fetchone()[0]:
+                cursor.execute(
+                    "select coalesce(string_agg(distinct application_name || ' (pid ' || pid"
+                    " || ', since ' || backend_start::timestamp(0) || ')', ', '), 'unknown')"
+                    " from pg_locks l join pg_stat_activity a using (pid)"
+                    " where l.locktype = 'advisory' and l.objid = %s", (_NIGHT_LOCK,))
+                holder = cursor.fetchone()[0]
+                raise NightAlreadyRunning(
+                    f"another night is running on this warehouse: {holder}; nothing was loaded")
+        return _run_night_steps(dsn, landing, run_date)
+    finally:
+        lock.close()  # closing the session releases the lock, also after a crash
+
+
+def _run_night_steps(dsn: str, landing: Path, run_date: date) -> NightSummary:
     summary = NightSummary(run_date)
     prepare(dsn)
     for code in agency_codes():
