@@ -1,6 +1,6 @@
 """xinyong_nightly: one night of the credit platform. Wiring only; the logic is xinyong.night.
 
-    prepare -> ingest[agency] (mapped) -> resolve (Spark) -> audit -> publish
+    prepare -> ingest[agency] (mapped) -> validate (GX) -> resolve (Spark) -> audit -> publish
 
 `xinyong run` calls the same functions in the same order. The warehouse DSN comes from
 XINYONG_WAREHOUSE_DSN; the landing folder from the `landing` param (default
@@ -58,6 +58,11 @@ def xinyong_nightly() -> None:
         return night.ingest(dsn, landing, agency, run_date)
 
     @task
+    def validate() -> dict[str, Any]:
+        dsn, _, run_date = _night_inputs()
+        return night.validate(dsn, run_date)
+
+    @task
     def resolve() -> dict[str, Any]:
         dsn, _, run_date = _night_inputs()
         return night.resolve(dsn, run_date)
@@ -74,7 +79,7 @@ def xinyong_nightly() -> None:
 
     loaded = ingest.expand(agency=prepare())
     resolution = resolve()
-    loaded >> resolution
+    loaded >> validate() >> resolution
     publish(resolution, audit(resolution))
 
 

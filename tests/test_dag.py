@@ -24,9 +24,10 @@ def test_schedule_timezone_and_tags(nightly_dag):
 def test_task_order_and_no_cycles(nightly_dag):
     nightly_dag.check_cycle()
     tasks = nightly_dag.task_dict
-    assert set(tasks) == {"prepare", "ingest", "resolve", "audit", "publish"}
+    assert set(tasks) == {"prepare", "ingest", "validate", "resolve", "audit", "publish"}
     assert tasks["ingest"].is_mapped
-    assert "ingest" in tasks["resolve"].upstream_task_ids
+    assert "ingest" in tasks["validate"].upstream_task_ids
+    assert "validate" in tasks["resolve"].upstream_task_ids
     assert tasks["publish"].downstream_task_ids == set()
     assert {"resolve", "audit"} <= tasks["publish"].upstream_task_ids
 
@@ -41,4 +42,4 @@ def test_dag_file_is_thin():
     calls = [node.func.attr for node in ast.walk(tree)
              if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
              and isinstance(node.func.value, ast.Name) and node.func.value.id == "night"]
-    assert set(calls) >= {"prepare", "ingest", "resolve", "audit", "publish"}
+    assert set(calls) >= {"prepare", "ingest", "validate", "resolve", "audit", "publish"}

@@ -5,6 +5,7 @@ from datetime import date
 
 import psycopg2
 import pytest
+from psycopg2 import sql
 
 from xinyong import night, validate
 from xinyong.feeds import all_feeds
@@ -91,7 +92,8 @@ def test_corrupted_deliveries_fail_their_gates(warehouse):
     query(dsn, "update ingest.aic__registrations set op = 'X' where delivery_id = %s"
                " and line_no = (select min(line_no) from ingest.aic__registrations"
                "  where delivery_id = %s)", (aic, aic))
-    query(dsn, f"delete from ingest.aic__{emptied} where delivery_id = %s", (aic_delta,))
+    query(dsn, sql.SQL("delete from {} where delivery_id = %s").format(
+        sql.Identifier("ingest", f"aic__{emptied}")), (aic_delta,))
     query(dsn, "delete from ingest.state_tax__vat_returns where delivery_id = %s"
                " and line_no = (select max(line_no) from ingest.state_tax__vat_returns"
                "  where delivery_id = %s)", (vat, vat))

@@ -4,6 +4,7 @@
     xinyong generate --out DIR ...                 contract deliveries with ground truth
     xinyong demo                                   generate a small landing, run it through the DAG
     xinyong status                                 the last delivery per agency
+    xinyong bench --scale S                        measured speed against raw baselines
     xinyong db migrate                             bring the warehouse schema up to date
 """
 
@@ -63,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=20261110)
     demo.set_defaults(handler=_demo)
 
+    bench = commands.add_parser("bench", help="measure the night's stages against baselines")
+    bench.add_argument("--scale", type=float, default=0.01, help="1 = 750,000 enterprises")
+    bench.add_argument("--out", type=Path, default=Path("bench/results"))
+    bench.set_defaults(handler=_bench)
+
     status = commands.add_parser("status", help="the last delivery of every agency")
     status.set_defaults(handler=_status)
 
@@ -88,6 +94,10 @@ def _run(args: argparse.Namespace) -> int:
         reason = f" ({delivery['reason']})" if delivery["reason"] else ""
         print(f"{delivery['agency']:<16} {delivery['folder']}  {delivery['status']:<9}"
               f" loaded {rows:>9}  quarantined {quarantined:>6}{reason}")
+    gates = summary.validation
+    if gates.get("delivery_ids"):
+        print(f"expectations: {gates['passed']} passed, {gates['warnings']} warnings,"
+              f" {gates['blocking']} blocking; Data Docs: {gates['docs_index']}")
     publication = summary.publication
     print(f"night {args.date}: {publication['links']} records linked to "
           f"{publication['enterprises']} enterprises (run {publication['run_id']})")
@@ -107,6 +117,14 @@ def _status(args: argparse.Namespace) -> int:
     from xinyong.report import print_status
 
     print_status(night.warehouse_dsn())
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from xinyong.bench import run_bench
+
+    result = run_bench(args.scale, args.out)
+    print(json.dumps(result, indent=2))
     return 0
 
 

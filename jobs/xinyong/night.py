@@ -1,6 +1,6 @@
 """One night, as task functions: the Airflow DAG and `xinyong run` call exactly these.
 
-    prepare -> ingest (per agency) -> resolve (Spark) -> audit -> publish
+    prepare -> ingest (per agency) -> validate (GX) -> resolve (Spark) -> audit -> publish
 
 Each step is safe to repeat: ingestion skips deliveries already seen, resolution writes a
 new unpublished run, publication swaps the published run in one transaction. Readers see
@@ -57,6 +57,21 @@ def prepare(dsn: str) -> list[str]:
 
 def ingest(dsn: str, landing: Path, agency_code: str, run_date: date) -> list[dict[str, Any]]:
     return [r.as_dict() for r in ingest_agency(dsn, Path(landing), agency_code, run_date)]
+
+
+def validate(dsn: str, run_date: date) -> dict[str, Any]:
+    """Run the feeds' expectation suites on every delivery not validated yet, in PostgreSQL,
+    and build the night's Data Docs (XINYONG_DOCS_DIR, default .xinyong/data-docs)."""
+    from xinyong import validate as gates
+    from xinyong.platform import state_dir
+
+    docs_root = Path(os.environ.get("XINYONG_DOCS_DIR") or state_dir() / "data-docs")
+    with transaction(dsn) as conn, conn.cursor() as cursor:
+        delivery_ids = gates.deliveries_to_validate(cursor)
+    if not delivery_ids:
+        return {"delivery_ids": [], "passed": 0, "warnings": 0, "blocking": 0, "docs_index": None}
+    report = gates.validate_deliveries(dsn, delivery_ids, docs_root / run_date.isoformat())
+    return dict(report.as_dict())
 
 
 def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None) -> dict[str, Any]:
@@ -220,11 +235,17 @@ def publish(dsn: str, run_date: date, run_id: int | None = None) -> dict[str, An
         problems = check_reconciliation(cursor)
         if problems:
             raise NightFailed("files do not reconcile: " + "; ".join(problems))
+        unpublished = _deliveries_since_last_publication(cursor)
+        gate_failures = blocking_failures(cursor, unpublished)
+        if gate_failures:
+            raise NightFailed("blocking expectations failed: " + "; ".join(gate_failures))
         cursor.execute("lock table credit.published in exclusive mode")
         cursor.execute(
-            "insert into credit.published (run_id, run_date) values (%s, %s)"
+            "insert into credit.published (run_id, run_date, max_delivery_id)"
+            " select %s, %s, coalesce(max(delivery_id), 0) from ingest.delivery"
             " on conflict (singleton) do update set run_id = excluded.run_id,"
-            " run_date = excluded.run_date, published_at = now()", (run_id, run_date))
+            " run_date = excluded.run_date, max_delivery_id = excluded.max_delivery_id,"
+            " published_at = now()", (run_id, run_date))
         cursor.execute("update resolve.night_run set status = 'superseded' where run_id < %s"
                        " and status <> 'superseded'", (run_id,))
         cursor.execute("update resolve.night_run set status = 'published', finished_at = now()"
@@ -238,10 +259,24 @@ def publish(dsn: str, run_date: date, run_id: int | None = None) -> dict[str, An
     return {"run_id": run_id, "links": links, "enterprises": enterprises}
 
 
+def _deliveries_since_last_publication(cursor) -> list[int]:
+    cursor.execute(
+        "select delivery_id from ingest.delivery where status = 'loaded' and delivery_id >"
+        " coalesce((select max_delivery_id from credit.published), 0) order by delivery_id")
+    return [row[0] for row in cursor.fetchall()]
+
+
+def blocking_failures(cursor, delivery_ids: list[int]) -> list[str]:
+    from xinyong import validate as gates
+
+    return gates.blocking_failures(cursor, delivery_ids) if delivery_ids else []
+
+
 @dataclass
 class NightSummary:
     run_date: date
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    validation: dict[str, Any] = field(default_factory=dict)
     resolution: dict[str, Any] = field(default_factory=dict)
     audits: dict[str, int] = field(default_factory=dict)
     publication: dict[str, Any] = field(default_factory=dict)
@@ -283,6 +318,7 @@ def _run_night_steps(dsn: str, landing: Path, run_date: date) -> NightSummary:
     prepare(dsn)
     for code in agency_codes():
         summary.deliveries += ingest(dsn, landing, code, run_date)
+    summary.validation = validate(dsn, run_date)
     summary.resolution = resolve(dsn, run_date)
     summary.audits = audit(dsn, run_date, summary.resolution["run_id"])
     summary.publication = publish(dsn, run_date, summary.resolution["run_id"])

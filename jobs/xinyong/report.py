@@ -64,7 +64,7 @@ group by l.agency, l.folder, l.status, w.folders, l.reason
 order by l.agency
 """
 STATUS_COLUMNS = ("agency", "last_delivery", "status", "rows_loaded", "rows_quarantined",
-                  "rejected_waiting_for_resend", "reason")
+                  "rejected_folders", "reason")
 
 
 def print_status(dsn: str) -> None:

@@ -255,8 +255,14 @@ def validate_deliveries(dsn: str, delivery_ids: list[int], docs_dir: Path) -> Va
 
     context = _context(docs_dir)
     from great_expectations.exceptions.exceptions import NoAvailableBatchesError
+    from sqlalchemy.engine import make_url
 
-    source = context.data_sources.add_postgres("warehouse", connection_string=sqlalchemy_url(dsn))
+    url = sqlalchemy_url(dsn)
+    # GX's postgres source validates its URL as a pydantic PostgresDsn, which requires a host
+    # name: a unix-socket DSN (the embedded development server) takes the generic SQL source.
+    add = (context.data_sources.add_postgres if make_url(url).host
+           else context.data_sources.add_sql)
+    source = add("warehouse", connection_string=url)
     report.seconds_setup = round(time.monotonic() - started, 2)
     definitions: dict[str, Any] = {}  # one asset, batch definition and suite per feed
     outcomes: list[Outcome] = []
@@ -333,11 +339,12 @@ def sqlalchemy_url(dsn: str) -> str:
     port = params.pop("port", None)
     host = params.pop("host", None)
     if host and (host.startswith("/") or "," in host):  # a socket directory or several hosts
-        params["host"], host = host, None
+        params.update(host=host, **({"port": port} if port else {}))
+        host = port = None
     url = URL.create(
         "postgresql+psycopg2", username=params.pop("user", None),
         password=params.pop("password", None), host=host,
-        port=int(port) if port and host else None, database=params.pop("dbname", None),
+        port=int(port) if port else None, database=params.pop("dbname", None),
         query=params)
     return url.render_as_string(hide_password=False)
 
