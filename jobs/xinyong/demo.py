@@ -34,7 +34,8 @@ def run_demo(*, enterprises: int, nights: int, seed: int) -> int:
 
     out = platform.state_dir() / "demo"
     shutil.rmtree(out, ignore_errors=True)
-    generate(out, GeneratorConfig(enterprises=enterprises, nights=nights, seed=seed))
+    generate(out, GeneratorConfig(enterprises=enterprises, nights=nights, seed=seed,
+                                  fault_night=2 if nights >= 3 else None))
     landing = out / "landing"
     print(f"generated {enterprises} enterprises, {nights} nights in {landing}")
 
