@@ -65,9 +65,8 @@ def run_bench(scale: float, out_dir: Path) -> dict[str, Any]:
         "ingest_vs_raw_copy": round(load_seconds / copy_seconds, 2),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"scale-{scale}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
-    stem.with_suffix(".md").write_text(_markdown(result))
+    (out_dir / f"scale-{scale}.json").write_text(json.dumps(result, indent=2))
+    (out_dir / f"scale-{scale}.md").write_text(_markdown(result))
     platform.drop_database(server, name)
     return result
 
@@ -84,7 +83,9 @@ def _raw_copy_baseline(dsn: str) -> tuple[int, float]:
             with dump.open("wb") as out:
                 cursor.copy_expert(sql.SQL("copy (select {} from {}) to stdout with (format csv)")
                                    .format(columns, table).as_string(cursor), out)
-            cursor.execute(sql.SQL("create temp table baseline (like {})").format(table))
+            # The same staging shape the loader COPYs into.
+            cursor.execute(sql.SQL("create temp table baseline as select {} from {} limit 0")
+                           .format(columns, table))
             with dump.open("rb") as source:
                 started = time.perf_counter()
                 cursor.copy_expert(sql.SQL("copy baseline ({}) from stdin with (format csv)")

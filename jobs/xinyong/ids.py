@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 CodeKind = Literal["uscc", "org", "regno", "taxno", "customs", "idcard"]
@@ -181,6 +182,7 @@ class Code:
         return None
 
 
+@lru_cache(maxsize=1 << 20)  # an enterprise's codes recur in thousands of its records
 def classify(raw: str | None, expected: tuple[CodeKind, ...] = ()) -> Code | None:
     """Repair a delivered code and decide which kind it is.
 

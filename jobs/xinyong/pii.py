@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import os
 import secrets
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from xinyong.ids import clean_code, mask_idcard
@@ -28,6 +28,7 @@ def _key() -> bytes:
     return key_file.read_text().strip().encode()
 
 
+@lru_cache(maxsize=1 << 18)
 def protect_id_number(raw: str | None) -> tuple[str | None, str | None]:
     """(keyed hash, masked form) of an identity number, or (None, None) when empty."""
     cleaned = clean_code(raw)

@@ -11,6 +11,7 @@ import json
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from xinyong import ids, values
@@ -55,8 +56,8 @@ def parse_record(feed: Feed, raw: RawRow) -> Parsed:
     for f in feed.fields:
         delivered = raw.values.get(f.source)
         columns += _field_values(f, delivered, typed, issues, codes)
-    extra = {k: v for k, v in raw.values.items()
-             if k not in _known_sources(feed) and k not in (feed.key, feed.op)}
+    known = _known_sources(feed)
+    extra = {k: v for k, v in raw.values.items() if k not in known}
 
     mentions = (feed.mentions(record_key, typed) if feed.mentions
                 else [_default_mention(feed, record_key, typed, raw.values)])
@@ -100,8 +101,10 @@ def _field_values(f: Field, delivered: Any, typed: dict[str, Any], issues: dict[
     return [value]
 
 
-def _known_sources(feed: Feed) -> set[str]:
-    return {f.source.split("@")[0] for f in feed.fields} | {f.source for f in feed.fields}
+@cache
+def _known_sources(feed: Feed) -> frozenset[str]:
+    sources = {f.source.split("@")[0] for f in feed.fields} | {f.source for f in feed.fields}
+    return frozenset(sources | {feed.key, feed.op})
 
 
 def _default_mention(feed: Feed, record_key: str, typed: Mapping[str, Any],
