@@ -16,6 +16,7 @@ arrears 0.06, dishonest_debtors 0.05, price_violations 0.04, violations 0.03.
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -87,7 +88,7 @@ def _person(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + given
 
 
-class Builder:
+class Builder(ABC):
     """Base of the per-file builders; the world and the night dates are shared."""
 
     per_item_enterprise = False  # True when records differ in the enterprise they refer to
@@ -106,11 +107,13 @@ class Builder:
             return min(self.last, e.end + 60 + int(rng.random() * 600))
         return e.end
 
+    @abstractmethod
     def history(self, e: Ent, rng: random.Random) -> list[Item]:
-        raise NotImplementedError
+        """Every record the enterprise has in this file over its life."""
 
+    @abstractmethod
     def row(self, e: Ent, item: Item, rid: str, op: str, as_of: int) -> list[str]:
-        raise NotImplementedError
+        """One delivered row of a record, as it stood on day ``as_of``."""
 
     def mutate(self, fields: list[str], rng: random.Random, day: int) -> None:
         """A corrected record: by default the amounts change."""
