@@ -17,6 +17,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from xinyong.night import NightFailed
 from xinyong.warehouse.db import WarehouseUnavailable
 
 
@@ -30,13 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseUnavailable as exc:
         print(f"xinyong: {exc}", file=sys.stderr)
         return 3
-    except Exception as exc:  # the night could not complete: say why, exit non-zero
-        from xinyong.night import NightFailed
-
-        if isinstance(exc, NightFailed):
-            print(f"xinyong: night failed: {exc}", file=sys.stderr)
-            return 2
-        raise
+    except NightFailed as exc:  # the night could not complete: say why, exit non-zero
+        print(f"xinyong: night failed: {exc}", file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:

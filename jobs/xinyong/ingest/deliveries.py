@@ -191,7 +191,8 @@ def _folder_fingerprint(folder: Path) -> str:
     for path in sorted(folder.iterdir()):
         if path.is_file():
             digest.update(path.name.encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            with path.open("rb") as handle:  # streamed: a delivery file may be gigabytes
+                digest.update(hashlib.file_digest(handle, "sha256").digest())
     return "rejected:" + digest.hexdigest()
 
 

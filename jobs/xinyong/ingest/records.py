@@ -8,7 +8,6 @@ reason instead of rows; a single unreadable value only becomes null with a note 
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -126,13 +125,12 @@ def _mention_columns(mention: Mention, codes: Mapping[str, ids.Code | None]) -> 
         return [None] * 9
     by_kind: dict[str, str] = {}
     derived_org: str | None = None
-    if mention.name is not None or mention.codes or codes:
-        found = list(codes.values()) + [ids.classify(raw, kinds) for raw, kinds in mention.codes]
-        for code in found:
-            if code is None or not code.valid or code.kind is None or code.cleaned is None:
-                continue
-            by_kind.setdefault(code.kind, code.cleaned)
-            derived_org = derived_org or code.org
+    found = list(codes.values()) + [ids.classify(raw, kinds) for raw, kinds in mention.codes]
+    for code in found:
+        if code is None or not code.valid or code.kind is None or code.cleaned is None:
+            continue
+        by_kind.setdefault(code.kind, code.cleaned)
+        derived_org = derived_org or code.org
     if mention.name is None and not by_kind:
         return [None] * 9
     return [
@@ -160,6 +158,3 @@ def _text(value: Any) -> str | None:
 def _json(mapping: Mapping[str, Any]) -> str | None:
     return json.dumps(mapping, ensure_ascii=False, default=str) if mapping else None
 
-
-def normalize_header(name: str) -> str:
-    return unicodedata.normalize("NFKC", name).strip()
