@@ -92,3 +92,17 @@ def test_fifteen_characters_prefer_the_columns_kind():
 
 def test_idcard_mask_shows_first_and_last_four():
     assert ids.mask_idcard("211303197409121754") == "2113**********1754"
+
+
+def test_a_damaged_code_of_the_columns_kind_is_not_another_kind_by_chance() -> None:
+    # 210214628602466 is an old tax number with a wrong check character; as it happens it
+    # passes the registration number's MOD 11,10 check. In a tax column it stays a damaged
+    # tax number; in a column meant for registration numbers it is one.
+    value = "210214628602466"
+    assert ids.is_valid_regno(value) and not ids.is_valid_taxno(value)
+    in_tax_column = ids.classify(value, ("taxno", "uscc"))
+    assert in_tax_column is not None
+    assert (in_tax_column.kind, in_tax_column.valid) == ("taxno", False)
+    in_register_column = ids.classify(value, ("regno",))
+    assert in_register_column is not None
+    assert (in_register_column.kind, in_register_column.valid) == ("regno", True)

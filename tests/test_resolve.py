@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from tests.fixtures_spark import TEST_JAVA_OPTIONS
 from xinyong.ids import org_check_char, regno_check_digit, uscc_check_char
+from xinyong.names import core_name, normalize_name
 from xinyong.resolve import connected_components, resolve, run_job
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +30,7 @@ MENTION_SCHEMA = pa.schema([
     )),
     ("is_branch", pa.bool_()),
     ("source_rank", pa.int32()),
+    *((c, pa.string()) for c in ("legal_rep", "name_core", "former_name_norm", "weak_code")),
 ])
 PRIOR_SCHEMA = pa.schema([("mention_id", pa.string()), ("enterprise_id", pa.string())])
 
@@ -55,15 +57,19 @@ def taxno_code(org: str, region: str = "210102") -> str:
 def mention(
     mention_id: str, name: str | None, *, rank: int = 2, is_branch: bool = False,
     uscc: str | None = None, org: str | None = None, regno: str | None = None,
-    taxno: str | None = None, customs: str | None = None,
+    taxno: str | None = None, customs: str | None = None, legal_rep: str | None = None,
+    former_name: str | None = None, weak_code: str | None = None,
 ) -> dict[str, Any]:
     agency, feed, record_id = mention_id.split("|")
-    # The loader fills org from a valid uscc or taxno.
+    # The loader fills org from a valid uscc or taxno, and the names' normal forms.
     org = org or (uscc[8:17] if uscc else taxno[6:] if taxno else None)
+    name_norm = normalize_name(name)
     return {
         "mention_id": mention_id, "agency": agency, "feed": feed, "record_id": record_id,
-        "name": name, "name_norm": name, "uscc": uscc, "org": org, "regno": regno,
+        "name": name, "name_norm": name_norm, "uscc": uscc, "org": org, "regno": regno,
         "taxno": taxno, "customs": customs, "is_branch": is_branch, "source_rank": rank,
+        "legal_rep": legal_rep, "name_core": core_name(name_norm),
+        "former_name_norm": normalize_name(former_name), "weak_code": weak_code,
     }
 
 
@@ -79,6 +85,10 @@ TAXNO_A, CUSTOMS_A = taxno_code(ORG_A), "2101960001"
 NAME_A, NAME_B = "沈阳甲科技有限公司", "沈阳甲科技有限公司铁西分公司"
 # Two registered enterprises with one name in two cities; one org code on two usccs.
 NAME_C = "辽宁乙商贸有限公司"
+ORG_C = org_code("42345678")
+USCC_C = uscc_code(ORG_C)
+NAME_R, ORG_R, REGNO_R = "沈阳癸机械有限公司", org_code("13345678"), regno_code("21010000013345")
+USCC_T = uscc_code(org_code("14345678"))
 ORG_E = org_code("32345678")
 # Keys over SCENARIO_MAX_KEY_DEGREE mentions: H's old tax number (anchored through H's org
 # code by its register record, so H holds together) and a placeholder customs code.
@@ -96,8 +106,9 @@ SCENARIO = [
     mention("aic|reg|B1", NAME_B, rank=0, is_branch=True, uscc=USCC_B, regno=REGNO_B),
     mention("stax|vat|B2", NAME_B, rank=1, is_branch=True, uscc=USCC_B),
     mention("court|case|B3", NAME_B, rank=5, is_branch=True),
-    mention("aic|reg|C1", NAME_C, rank=0, uscc=uscc_code(org_code("42345678"))),
-    mention("aic|reg|D1", NAME_C, rank=0, uscc=uscc_code(org_code("52345678"), "210200")),
+    mention("aic|reg|C1", NAME_C, rank=0, uscc=USCC_C, legal_rep="张三"),
+    mention("aic|reg|D1", NAME_C, rank=0, uscc=uscc_code(org_code("52345678"), "210200"),
+            legal_rep="李四"),
     mention("court|case|X1", NAME_C, rank=5),
     mention("aic|reg|E1", "沈阳丙有限公司", rank=0, uscc=uscc_code(ORG_E)),
     mention("aic|reg|F1", "鞍山丁有限公司", rank=0, uscc=uscc_code(ORG_E, "210300")),
@@ -105,6 +116,23 @@ SCENARIO = [
     mention("aic|reg|H1", "沈阳壬有限公司", rank=0, uscc=uscc_code(ORG_H)),
     *(mention(f"ltax|vat|H{i}", "沈阳壬有限公司", rank=3, taxno=TAXNO_H) for i in range(3)),
     *(mention(f"cus|exp|K{i}", f"进出口公司{i}", customs=PLACEHOLDER_CUSTOMS) for i in range(3)),
+    # Name evidence (agencies x… sort last, so the ids above keep their numbers).
+    # R: an old enterprise, its register record by registration number only, its tax
+    # records by organization code only: one name in full and in traditional characters.
+    mention("xaic|reg|R1", NAME_R, rank=0, regno=REGNO_R),
+    mention("xtax|vat|R2", "瀋陽癸機械有限責任公司", rank=3, taxno=taxno_code(ORG_R)),
+    # T: renamed; a court still uses the former name.
+    mention("xaic|reg|T1", "沈阳新名科技有限公司", rank=0, uscc=USCC_T),
+    mention("xaic|chg|T2", "沈阳新名科技有限公司", rank=0, uscc=USCC_T,
+            former_name="沈阳旧名科技有限公司"),
+    mention("xcourt|case|T3", "旧名科技(沈阳)有限公司", rank=5),
+    # Short forms: A's and its branch B's; C's is shared with D, so it stays alone.
+    mention("xprice|pv|A7", "甲科技", rank=5),
+    mention("xprice|pv|B4", "甲科技铁西分公司", rank=5, is_branch=True),
+    mention("xprice|pv|X2", "乙商贸", rank=5),
+    # C's name is D's too: a masked organization code or a legal representative decides.
+    mention("xcourt|dd|C2", NAME_C, rank=5, weak_code="org:" + ORG_C[:3] + "****" + ORG_C[7:]),
+    mention("xltax|arr|C3", NAME_C, rank=3, legal_rep="张三"),
 ]
 
 
@@ -137,14 +165,16 @@ def scenario(spark: SparkSession) -> dict[str, Any]:
 
 def test_clusters_and_new_ids_in_order_of_smallest_mention(scenario: dict[str, Any]) -> None:
     # A: uscc↔org derivation, regno via the AIC record, customs via a uscc-carrying record,
-    # a code-less mention by exact name. The branch keeps its own enterprise, the ambiguous
-    # name, the org-only record on a conflicting org and the placeholder customs records
-    # stay alone.
+    # a code-less mention by exact name, a short form by its core. The branch keeps its own
+    # enterprise (and its own short form); the ambiguous name and short form, the org-only
+    # record on a conflicting org and the placeholder customs records stay alone; a masked
+    # code or a legal representative settles a name two enterprises share; R's register
+    # and tax records meet by name, T's court record by its former name.
     assert clusters(list(scenario["links"].values())) == {
         eid(1): {"aic|reg|A1", "ltax|vat|A2", "old|reg|A3", "cus|imp|A4", "cus|exp|A5",
-                 "court|case|A6"},
-        eid(2): {"aic|reg|B1", "stax|vat|B2", "court|case|B3"},
-        eid(3): {"aic|reg|C1"},
+                 "court|case|A6", "xprice|pv|A7"},
+        eid(2): {"aic|reg|B1", "stax|vat|B2", "court|case|B3", "xprice|pv|B4"},
+        eid(3): {"aic|reg|C1", "xcourt|dd|C2", "xltax|arr|C3"},
         eid(4): {"aic|reg|D1"},
         eid(5): {"aic|reg|E1"},
         eid(6): {"aic|reg|F1"},
@@ -154,6 +184,9 @@ def test_clusters_and_new_ids_in_order_of_smallest_mention(scenario: dict[str, A
         eid(10): {"cus|exp|K1"},
         eid(11): {"cus|exp|K2"},
         eid(12): {"qual|lic|G1"},
+        eid(13): {"xaic|reg|T1", "xaic|chg|T2", "xcourt|case|T3"},
+        eid(14): {"xaic|reg|R1", "xtax|vat|R2"},
+        eid(15): {"xprice|pv|X2"},
     }
     assert scenario["changes"] == []
     assert scenario["iterations"] >= 2  # at least one round that changed labels, one that did not
@@ -167,13 +200,29 @@ def test_rules_and_evidence(scenario: dict[str, Any]) -> None:
     assert evidence["ltax|vat|A2"] == ("org", {"org": ORG_A, "taxno": TAXNO_A})
     assert evidence["old|reg|A3"] == ("regno", {"regno": REGNO_A})
     assert evidence["cus|exp|A5"] == ("customs", {"customs": CUSTOMS_A})
-    assert evidence["court|case|A6"] == ("name_exact", {"name_norm": NAME_A})
-    assert evidence["court|case|B3"] == ("name_exact", {"name_norm": NAME_B})
+    assert evidence["court|case|A6"] == (
+        "name_exact", {"codes": {}, "by_name": {"name": NAME_A}})
+    assert evidence["court|case|B3"] == (
+        "name_exact", {"codes": {}, "by_name": {"name": NAME_B}})
+    assert evidence["xaic|reg|R1"] == ("regno", {"regno": REGNO_R})  # its group's first cluster
+    assert evidence["xtax|vat|R2"] == ("org", {
+        "codes": {"org": ORG_R, "taxno": taxno_code(ORG_R)}, "by_name": {"name": NAME_R}})
+    assert evidence["xcourt|case|T3"] == (
+        "former_name", {"codes": {}, "by_name": {"name": "沈阳旧名科技有限公司"}})
+    assert evidence["xprice|pv|A7"] == ("name_fuzzy", {"codes": {}, "by_name": {
+        "name": "甲科技", "matched_name": NAME_A, "score": 100.0}})
+    rule, found = evidence["xcourt|dd|C2"]
+    assert (rule, found["by_name"]["score"], found["by_name"]["weak_code"]) == (
+        "name_fuzzy", 105.0, "org:423****8X")
+    rule, found = evidence["xltax|arr|C3"]
+    assert (rule, found["by_name"]["score"], found["by_name"]["legal_rep"]) == (
+        "name_fuzzy", 105.0, True)
     assert evidence["court|case|X1"] == ("singleton", {})
     # E1 stands alone on its own uscc; G1's only code was dropped.
     assert evidence["aic|reg|E1"] == ("uscc", {"uscc": uscc_code(ORG_E)})
     assert evidence["qual|lic|G1"] == ("singleton", {})
     assert evidence["cus|exp|K0"] == ("singleton", {})
+    assert evidence["xprice|pv|X2"] == ("singleton", {})
     assert evidence["ltax|vat|H0"] == ("org", {"org": ORG_H})
 
 
@@ -191,12 +240,17 @@ def test_enterprise_attributes(scenario: dict[str, Any]) -> None:
     assert scenario["enterprises"][eid(1)] == {
         "enterprise_id": eid(1), "canonical_name": NAME_A, "uscc": USCC_A, "org": ORG_A,
         "regno": REGNO_A, "taxno": TAXNO_A, "customs": CUSTOMS_A, "is_branch": False,
-        "mention_count": 6,
+        "mention_count": 7, "former_names": "[]", "region": "210100", "legal_rep": None,
+        "head_enterprise_id": None,
     }
     branch = scenario["enterprises"][eid(2)]
-    assert (branch["canonical_name"], branch["uscc"], branch["is_branch"]) == (
-        NAME_B, USCC_B, True)
+    assert (branch["canonical_name"], branch["uscc"], branch["is_branch"],
+            branch["head_enterprise_id"]) == (NAME_B, USCC_B, True, eid(1))
+    assert scenario["enterprises"][eid(3)]["legal_rep"] == "张三"
     assert scenario["enterprises"][eid(8)]["canonical_name"] == NAME_C
+    renamed = scenario["enterprises"][eid(13)]
+    assert (renamed["canonical_name"], json.loads(renamed["former_names"])) == (
+        "沈阳新名科技有限公司", ["沈阳旧名科技有限公司"])
 
 
 def test_components_stop_at_the_iteration_limit(spark: SparkSession) -> None:
@@ -222,8 +276,9 @@ NIGHT_1 = [
     mention("ltax|vat|Q3", "沈阳己有限公司", rank=3, taxno=taxno_code(ORG_Q)),
     mention("stat|x|Q2", "沈阳己公司", rank=4, regno=REGNO_Q),
     mention("aic|reg|S1", "大连庚有限公司", rank=0, uscc=USCC_S),
-    mention("cus|imp|S2", "大连庚有限公司", uscc=USCC_S, customs=CUSTOMS_S),
-    mention("cus|exp|S3", "大连庚有限公司", customs=CUSTOMS_S),
+    # S's customs records name its customs broker, not S: only codes hold them to S.
+    mention("cus|imp|S2", "庚记报关行", uscc=USCC_S, customs=CUSTOMS_S),
+    mention("cus|exp|S3", "庚记报关行", customs=CUSTOMS_S),
     mention("ltax|vat|S4", "大连庚有限公司", rank=3, taxno=taxno_code(ORG_S)),
     mention("stax|vat|S5", "大连庚有限公司", rank=1, uscc=USCC_S),
 ]
@@ -231,7 +286,7 @@ NIGHT_2 = [
     # Q1 now carries its registration number too: Q and Q2 merge.
     mention("aic|reg|Q1", "沈阳己有限公司", rank=0, uscc=USCC_Q, regno=REGNO_Q),
     # S2 lost its uscc: the customs records split off S.
-    mention("cus|imp|S2", "大连庚有限公司", customs=CUSTOMS_S),
+    mention("cus|imp|S2", "庚记报关行", customs=CUSTOMS_S),
     mention("aic|reg|N1", "沈阳辛有限公司", rank=0, uscc=uscc_code(org_code("91234567"))),
     *(m for m in NIGHT_1 if m["mention_id"] not in ("aic|reg|Q1", "cus|imp|S2")),
 ]

@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", type=Path, default=Path("bench/results"))
     bench.set_defaults(handler=_bench)
 
+    evaluate = commands.add_parser(
+        "evaluate", help="score the published links against a generated set's truth")
+    evaluate.add_argument("--truth", type=Path, required=True,
+                          help="the truth/ folder written by `xinyong generate`")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.set_defaults(handler=_evaluate)
+
     status = commands.add_parser("status", help="the last delivery of every agency")
     status.set_defaults(handler=_status)
 
@@ -114,6 +121,17 @@ def _status(args: argparse.Namespace) -> int:
     from xinyong.report import print_status
 
     print_status(night.warehouse_dsn())
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from xinyong import evaluate, night
+
+    dsn = night.warehouse_dsn()
+    report = evaluate.evaluate(evaluate.read_links(dsn), evaluate.read_truth(args.truth),
+                               evaluate.read_enterprises(args.truth))
+    report["ids"] = evaluate.id_moves(dsn)
+    print(json.dumps(report, indent=2) if args.json else evaluate.format_report(report))
     return 0
 
 

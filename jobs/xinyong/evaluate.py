@@ -79,10 +79,12 @@ def score(predicted: Mapping[RecordKey, str], truth: Mapping[RecordKey, str],
 
 
 def read_truth(truth_dir: Path) -> dict[RecordKey, str]:
-    """records.csv of `xinyong generate`: the true enterprise of every record that has one."""
+    """records.csv of `xinyong generate`: the true enterprise of every record that has one
+    and is live after the set's last night (not quarantined, not deleted)."""
     with (truth_dir / "records.csv").open(encoding="utf-8", newline="") as handle:
         return {(row["agency"], row["feed"], row["record_id"]): row["enterprise_id"]
-                for row in csv.DictReader(handle) if row["enterprise_id"]}
+                for row in csv.DictReader(handle)
+                if row["enterprise_id"] and row.get("status", "live") == "live"}
 
 
 def read_links(dsn: str) -> dict[RecordKey, str]:
@@ -91,3 +93,126 @@ def read_links(dsn: str) -> dict[RecordKey, str]:
     with transaction(dsn) as conn, conn.cursor() as cursor:
         cursor.execute("select agency, feed, record_id, enterprise_id from credit.record_link")
         return {(a, f, r): e for a, f, r, e in cursor.fetchall()}
+
+
+# --- the whole evaluation: scores, breakdowns, branches, renamed enterprises, stable ids ----
+
+@dataclass(frozen=True)
+class TrueEnterprise:
+    head_office_id: str | None
+    renamed: bool
+
+
+def read_enterprises(truth_dir: Path) -> dict[str, TrueEnterprise]:
+    """enterprises.csv of `xinyong generate`: head offices of branches and renamed ones."""
+    with (truth_dir / "enterprises.csv").open(encoding="utf-8", newline="") as handle:
+        return {row["enterprise_id"]: TrueEnterprise(row["head_office_id"] or None,
+                                                      bool(row["former_names"]))
+                for row in csv.DictReader(handle)}
+
+
+def _majority(cells: Counter[tuple[str, str]], side: int) -> dict[str, str]:
+    """For each cluster on one side, the cluster on the other side holding most of it."""
+    best: dict[str, tuple[int, str]] = {}
+    for pair, n in cells.items():
+        key, other = pair[side], pair[1 - side]
+        if key not in best or (n, other) > best[key]:
+            best[key] = (n, other)
+    return {k: v[1] for k, v in best.items()}
+
+
+def evaluate(predicted: Mapping[RecordKey, str], truth: Mapping[RecordKey, str],
+             enterprises: Mapping[str, TrueEnterprise]) -> dict[str, object]:
+    """Scores over all records and per feed, and the errors the platform must never make.
+
+    ``split`` counts records outside the predicted cluster holding most of their true
+    enterprise, ``merged`` records inside a predicted cluster mostly made of another true
+    enterprise. ``branches_merged_with_head_office`` counts predicted enterprises holding
+    records of a branch and of its head office; ``renamed_enterprises_split`` the renamed
+    enterprises whose records are in more than one predicted enterprise.
+    """
+    keys = set(predicted) & set(truth)
+    cells: Counter[tuple[str, str]] = Counter((predicted[k], truth[k]) for k in keys)
+    home = _majority(cells, 1)  # true enterprise -> predicted cluster
+    owner = _majority(cells, 0)  # predicted cluster -> true enterprise
+    per_feed: dict[str, Counter[str]] = {}
+    for key in keys:
+        counts = per_feed.setdefault(f"{key[0]}/{key[1]}", Counter())
+        counts["records"] += 1
+        counts["split"] += predicted[key] != home[truth[key]]
+        counts["merged"] += truth[key] != owner[predicted[key]]
+    truths_in: dict[str, set[str]] = {}
+    clusters_of: dict[str, set[str]] = {}
+    for p, t in cells:
+        truths_in.setdefault(p, set()).add(t)
+        clusters_of.setdefault(t, set()).add(p)
+    branch_merges = sum(
+        1 for held in truths_in.values()
+        if any((e := enterprises.get(t)) and e.head_office_id in held for t in held))
+    renamed = [t for t, e in enterprises.items() if e.renamed and t in clusters_of]
+    unmatched_truth = len(set(truth) - set(predicted))
+    return {
+        "scores": score(predicted, truth).as_dict(),
+        "true_enterprises": len(clusters_of),
+        "predicted_enterprises": len(truths_in),
+        "records_without_link": unmatched_truth,
+        "branches_merged_with_head_office": branch_merges,
+        "renamed_enterprises": len(renamed),
+        "renamed_enterprises_split": sum(1 for t in renamed if len(clusters_of[t]) > 1),
+        "per_feed": {feed: dict(c) for feed, c in sorted(per_feed.items())},
+    }
+
+
+def id_moves(dsn: str) -> dict[str, int]:
+    """Between the two latest resolved runs: records kept, and those whose id changed.
+
+    An id moving is legitimate only when enterprises merged or split; the counts of both
+    come from the run's recorded id changes.
+    """
+    from xinyong.warehouse.db import transaction
+
+    with transaction(dsn) as conn, conn.cursor() as cursor:
+        cursor.execute("select run_id from resolve.night_run order by run_id desc limit 2")
+        runs = [r[0] for r in cursor.fetchall()]
+        if len(runs) < 2:
+            return {"runs_compared": len(runs), "records_in_both": 0, "records_moved": 0,
+                    "id_changes": 0}
+        latest, previous = runs
+        cursor.execute(
+            "select count(*), count(*) filter (where a.enterprise_id <> b.enterprise_id)"
+            " from resolve.link a join resolve.link b using (agency, feed, record_id)"
+            " where a.run_id = %s and b.run_id = %s", (latest, previous))
+        both, moved = cursor.fetchone()
+        cursor.execute("select count(*) from resolve.enterprise_id_change where run_id = %s",
+                       (latest,))
+        changes = cursor.fetchone()[0]
+    return {"runs_compared": 2, "records_in_both": both, "records_moved": moved,
+            "id_changes": changes}
+
+
+def format_report(report: Mapping[str, object]) -> str:
+    """The evaluation as a short text table."""
+    scores = report["scores"]
+    assert isinstance(scores, Mapping)
+    lines = [
+        f"records scored      {scores['records']:>12,}",
+        f"pairwise  P / R / F1  {scores['pairwise_precision']:.5f} / {scores['pairwise_recall']:.5f}"
+        f" / {scores['pairwise_f1']:.5f}",
+        f"B-cubed   P / R / F1  {scores['bcubed_precision']:.5f} / {scores['bcubed_recall']:.5f}"
+        f" / {scores['bcubed_f1']:.5f}",
+    ]
+    for key in ("true_enterprises", "predicted_enterprises", "records_without_link",
+                "branches_merged_with_head_office", "renamed_enterprises",
+                "renamed_enterprises_split"):
+        lines.append(f"{key.replace('_', ' '):<34}{report[key]:>10,}")
+    moves = report.get("ids")
+    if isinstance(moves, Mapping):
+        lines.append(f"{'ids moved since the previous run':<34}{moves['records_moved']:>10,}"
+                     f"  (of {moves['records_in_both']:,}; {moves['id_changes']} recorded merges/splits)")
+    lines.append("")
+    lines.append(f"{'feed':<34}{'records':>10}{'split':>8}{'merged':>8}")
+    per_feed = report["per_feed"]
+    assert isinstance(per_feed, Mapping)
+    for feed, counts in per_feed.items():
+        lines.append(f"{feed:<34}{counts['records']:>10,}{counts['split']:>8,}{counts['merged']:>8,}")
+    return "\n".join(lines)

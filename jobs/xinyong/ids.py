@@ -198,6 +198,11 @@ def classify(raw: str | None, expected: tuple[CodeKind, ...] = ()) -> Code | Non
         return None
     masked = "*" in cleaned
     candidates = _kinds_by_length(len(cleaned), expected)
+    # A value as long as the column's own kind is that kind, damaged or not: a tax number
+    # with a wrong check digit passes the registration number's check one time in ten.
+    own_kinds = [kind for kind in candidates if kind in expected]
+    if own_kinds:
+        candidates = own_kinds
     if masked:
         kind = candidates[0] if candidates else None
         return Code(raw, cleaned, kind, valid=False, masked=True)

@@ -37,9 +37,11 @@ MENTION_SCHEMA = pa.schema([
     ("record_id", pa.string()), ("name", pa.string()), ("name_norm", pa.string()),
     ("uscc", pa.string()), ("org", pa.string()), ("regno", pa.string()), ("taxno", pa.string()),
     ("customs", pa.string()), ("is_branch", pa.bool_()), ("legal_rep", pa.string()),
-    ("source_rank", pa.int32()),
+    ("source_rank", pa.int32()), ("name_core", pa.string()), ("former_name_norm", pa.string()),
+    ("weak_code", pa.string()),
 ])
-PRIOR_LINK_SCHEMA = pa.schema([("mention_id", pa.string()), ("enterprise_id", pa.string())])
+PRIOR_LINK_SCHEMA = pa.schema([("mention_id", pa.string()), ("enterprise_id", pa.string()),
+                               ("rule", pa.string()), ("evidence", pa.string())])
 
 
 class NightFailed(RuntimeError):
@@ -74,8 +76,26 @@ def validate(dsn: str, run_date: date) -> dict[str, Any]:
     return dict(report.as_dict())
 
 
-def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None) -> dict[str, Any]:
-    """Export live mentions, run the Spark job, store its links as a new unpublished run."""
+def full_resolution_due(run_date: date) -> bool:
+    """Whether the night re-links every signature: XINYONG_FULL_RESOLUTION=1, or Sundays.
+
+    A delta night links only new signatures and never splits an enterprise; the weekly
+    full night lets a split happen (a record that bound two enterprises was corrected).
+    """
+    setting = os.environ.get("XINYONG_FULL_RESOLUTION", "").strip().lower()
+    if setting in ("1", "true", "yes", "always"):
+        return True
+    if setting in ("0", "false", "no", "never"):
+        return False
+    return run_date.weekday() == 6
+
+
+def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None,
+            full: bool | None = None) -> dict[str, Any]:
+    """Export live mentions, run the Spark job, store its links as a new unpublished run.
+
+    The job is incremental when a run was published before, unless ``full`` (default:
+    ``full_resolution_due``)."""
     started = time.monotonic()
     exchange_root = Path(os.environ.get("XINYONG_EXCHANGE_DIR", tempfile.gettempdir()))
     exchange_root.mkdir(parents=True, exist_ok=True)
@@ -85,18 +105,24 @@ def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None) -> dict[s
             mentions = query_to_parquet(cursor, sql.SQL(
                 "select agency || '|' || feed || '|' || record_id as mention_id, agency, feed,"
                 " record_id, name, name_norm, uscc, org, regno, taxno, customs, is_branch,"
-                " legal_rep, source_rank from ingest.live_mention"
+                " legal_rep, source_rank, name_core, former_name_norm, weak_code"
+                " from ingest.live_mention"
             ), MENTION_SCHEMA, exchange / "mentions.parquet")
             query_to_parquet(cursor, sql.SQL(
                 "select l.agency || '|' || l.feed || '|' || l.record_id as mention_id,"
-                " l.enterprise_id from resolve.link l join credit.published p using (run_id)"
+                " l.enterprise_id, l.rule, l.evidence::text"
+                " from resolve.link l join credit.published p using (run_id)"
             ), PRIOR_LINK_SCHEMA, exchange / "prior_links.parquet")
+            cursor.execute("select count(*) from credit.published")
+            published_before = cursor.fetchone()[0] > 0
             cursor.execute(
                 "select coalesce(max(substr(enterprise_id, 2)::bigint), 0) + 1"
                 " from resolve.enterprise_registry")
             next_id = int(cursor.fetchone()[0])
+        incremental = published_before and not (
+            full if full is not None else full_resolution_due(run_date))
         stats = run_spark_job(exchange / "mentions.parquet", exchange / "prior_links.parquet",
-                              exchange / "out", next_id)
+                              exchange / "out", next_id, incremental=incremental)
         with transaction(dsn) as conn, conn.cursor() as cursor:
             cursor.execute(
                 "insert into resolve.night_run (run_date, status, stats) values (%s, 'resolved', %s)"
@@ -128,20 +154,34 @@ def _store_resolution(cursor, out: Path, run_id: int, run_date: date) -> None:
 
 
 def _store_enterprises(cursor, out: Path, run_id: int) -> None:
+    columns = ["enterprise_id", "canonical_name", "uscc", "org", "regno", "taxno", "customs",
+               "is_branch", "mention_count", "former_names", "region", "legal_rep",
+               "head_enterprise_id"]
     cursor.execute("create temp table enterprise_in (enterprise_id text, canonical_name text,"
                    " uscc text, org text, regno text, taxno text, customs text,"
-                   " is_branch boolean, mention_count integer) on commit drop")
-    parquet_to_table(cursor, out / "enterprises", sql.Identifier("enterprise_in"),
-                     ["enterprise_id", "canonical_name", "uscc", "org", "regno", "taxno",
-                      "customs", "is_branch", "mention_count"])
+                   " is_branch boolean, mention_count integer, former_names text, region text,"
+                   " legal_rep text, head_enterprise_id text) on commit drop")
+    parquet_to_table(cursor, out / "enterprises", sql.Identifier("enterprise_in"), columns)
     cursor.execute(
         "insert into resolve.enterprise (run_id, enterprise_id, canonical_name, uscc, org_code,"
-        " reg_no, tax_no, customs_code, is_branch, mention_count)"
+        " reg_no, tax_no, customs_code, is_branch, mention_count, former_names, region,"
+        " legal_rep, head_enterprise_id)"
         " select %s, enterprise_id, canonical_name, uscc, org, regno, taxno, customs,"
-        "  coalesce(is_branch, false), mention_count from enterprise_in", (run_id,))
+        "  coalesce(is_branch, false), mention_count, coalesce(former_names, '[]')::jsonb,"
+        "  region, legal_rep, head_enterprise_id from enterprise_in", (run_id,))
+    # The register's status: from the enterprise's live AIC registration (latest approval).
+    cursor.execute(
+        "update resolve.enterprise e set status = r.status"
+        " from (select distinct on (l.enterprise_id) l.enterprise_id, g.status"
+        "       from resolve.link l join ingest.aic__registrations g"
+        "         on g.record_id = l.record_id and g.valid_to is null and g.op <> 'D'"
+        "       where l.run_id = %s and l.agency = 'aic' and l.feed = 'registrations'"
+        "       order by l.enterprise_id, g.approved_on desc nulls last, g.record_id) r"
+        " where e.run_id = %s and e.enterprise_id = r.enterprise_id", (run_id, run_id))
 
 
-def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int) -> dict[str, Any]:
+def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int, *,
+                  incremental: bool = False) -> dict[str, Any]:
     """Run the resolution job with spark-submit, on the master of XINYONG_SPARK_MASTER."""
     from xinyong.platform import ensure_java
 
@@ -157,7 +197,7 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int) -> dict[
         *_extra_spark_arguments(),
         str(jobs_dir / "xinyong" / "resolve" / "job.py"),
         "--mentions", str(mentions), "--prior", str(prior), "--out", str(out),
-        "--next-id", str(next_id),
+        "--next-id", str(next_id), *(["--incremental"] if incremental else []),
     ]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(jobs_dir), env.get("PYTHONPATH")]))

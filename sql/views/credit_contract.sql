@@ -27,6 +27,7 @@ join credit.published as p on p.run_id = f.run_id;
 
 create or replace view credit.enterprise as
 select e.enterprise_id, e.canonical_name, e.uscc, e.org_code, e.reg_no, e.tax_no,
-       e.customs_code, e.is_branch, e.mention_count
+       e.customs_code, e.is_branch, e.mention_count, e.former_names, e.region, e.legal_rep,
+       e.head_enterprise_id, e.status
 from resolve.enterprise as e
 join credit.published as p on p.run_id = e.run_id;

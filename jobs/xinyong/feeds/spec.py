@@ -51,6 +51,7 @@ class Mention:
     codes: tuple[tuple[str | None, tuple[CodeKind, ...]], ...]  # (raw value, expected kinds)
     is_branch_hint: bool = False
     legal_rep: str | None = None
+    former_name: str | None = None  # a name the enterprise had before (name-change records)
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -70,6 +71,7 @@ class Feed:
     name_field: str | None = None  # canonical names of the fields naming the enterprise
     code_fields: tuple[str, ...] = ()
     legal_rep_field: str | None = None
+    former_name_field: str | None = None  # a field holding the enterprise's previous name
     branch_hint_field: str | None = None  # a field whose text says 分公司 for branches
     mentions: MentionFn | None = None  # a custom extractor (court judgments: one per party)
     # Child fields exploded into one row per mention (judgment parties): (name, sql type).

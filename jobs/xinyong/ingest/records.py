@@ -16,8 +16,9 @@ from typing import Any
 from xinyong import ids, values
 from xinyong.feeds.readers import RawRow, has_undecodable
 from xinyong.feeds.spec import Feed, Field, Mention
-from xinyong.names import is_branch_name, normalize_name
+from xinyong.names import core_name, is_branch_name, normalize_name
 from xinyong.pii import protect_id_number
+from xinyong.warehouse.schema import MENTION_COLUMNS
 
 OPS = frozenset({"I", "U", "D"})
 _PARSERS = {
@@ -116,26 +117,34 @@ def _default_mention(feed: Feed, record_key: str, typed: Mapping[str, Any],
         codes=(),
         is_branch_hint=is_branch_name(hint) or is_branch_name(name),
         legal_rep=typed.get(feed.legal_rep_field) if feed.legal_rep_field else None,
+        former_name=typed.get(feed.former_name_field) if feed.former_name_field else None,
     )
 
 
 def _mention_columns(mention: Mention, codes: Mapping[str, ids.Code | None]) -> list[Any]:
-    """ent_* columns: the valid codes of the record by kind, whatever column they came in."""
+    """ent_* columns: the valid codes of the record by kind, whatever column they came in,
+    the name's normal forms, and the first code too damaged to be a key (weak evidence)."""
+    empty = [None] * len(MENTION_COLUMNS)
     if mention.name is None and not codes:
-        return [None] * 9
+        return empty
     by_kind: dict[str, str] = {}
     derived_org: str | None = None
+    weak_code: str | None = None
     found = list(codes.values()) + [ids.classify(raw, kinds) for raw, kinds in mention.codes]
     for code in found:
-        if code is None or not code.valid or code.kind is None or code.cleaned is None:
+        if code is None or code.kind is None or code.cleaned is None:
+            continue
+        if not code.valid:
+            weak_code = weak_code or f"{code.kind}:{code.cleaned}"
             continue
         by_kind.setdefault(code.kind, code.cleaned)
         derived_org = derived_org or code.org
     if mention.name is None and not by_kind:
-        return [None] * 9
+        return empty
+    name_norm = normalize_name(mention.name)
     return [
         mention.name,
-        normalize_name(mention.name),
+        name_norm,
         by_kind.get("uscc"),
         by_kind.get("org") or derived_org,
         by_kind.get("regno"),
@@ -143,6 +152,9 @@ def _mention_columns(mention: Mention, codes: Mapping[str, ids.Code | None]) -> 
         by_kind.get("customs"),
         mention.is_branch_hint or is_branch_name(mention.name),
         mention.legal_rep,
+        core_name(name_norm),
+        normalize_name(mention.former_name),
+        weak_code,
     ]
 
 

@@ -68,6 +68,7 @@ def run_job(
     out_dir: str,
     next_id: int,
     *,
+    incremental: bool = False,
     max_key_degree: int = DEFAULT_MAX_KEY_DEGREE,
 ) -> dict[str, int]:
     """Resolve, write the outputs under ``out_dir`` and return counts about the night."""
@@ -75,6 +76,7 @@ def run_job(
         spark.read.parquet(mentions_path),
         spark.read.parquet(prior_links_path),
         next_id,
+        incremental=incremental,
         max_key_degree=max_key_degree,
     )
     frames = {
@@ -88,7 +90,8 @@ def run_job(
             output_path(out_dir, name)
         )
     written = {name: spark.read.parquet(output_path(out_dir, name)) for name in OUTPUTS}
-    return {**count_outputs(written, next_id), "iterations": result.iterations}
+    return {**count_outputs(written, next_id), "iterations": result.iterations,
+            "incremental": int(incremental)}
 
 
 def output_path(out_dir: str, name: str) -> str:
@@ -128,12 +131,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--next-id", type=int, required=True, help="first unused enterprise id")
     parser.add_argument("--max-key-degree", type=int, default=DEFAULT_MAX_KEY_DEGREE)
+    parser.add_argument("--incremental", action="store_true",
+                        help="link again only new signatures (prior links need rule, evidence)")
     args = parser.parse_args(argv)
     spark = build_spark("xinyong-resolve")
     try:
         counts = run_job(
             spark, args.mentions, args.prior, args.out, args.next_id,
-            max_key_degree=args.max_key_degree,
+            incremental=args.incremental, max_key_degree=args.max_key_degree,
         )
     finally:
         spark.stop()

@@ -4,13 +4,20 @@ DataFrame → DataFrame functions built from Spark SQL functions only (Python UD
 reserved for fuzzy name scoring). ``resolve`` runs the steps in order:
 
 1. edge rules (``EDGE_RULES``) emit bipartite edges mention — key ``(kind, value)``;
-   a later rule (fuzzy name blocks) only has to emit more such edges;
 2. ``guard_keys`` drops keys that would chain different enterprises together;
-3. ``connected_components`` labels every mention with the smallest mention_id it reaches;
-4. ``link_mentions`` attaches code-less mentions by exact normalised name and says which
-   evidence linked each mention;
+3. ``connected_components`` labels every mention with the smallest mention_id it reaches:
+   the code clusters;
+4. ``merge_by_name`` joins code clusters that carry one exact normalised name, current or
+   former (from the name-change feed), when their codes cannot be two enterprises (an old
+   enterprise's register record has only its registration number, its tax records only
+   the organization code); ``attach_by_fuzzy_name`` then links what still has no register
+   code (short forms, misspellings) to the one enterprise whose name it resembles, with
+   legal representative and damaged codes as supporting evidence, inside 字号 blocks;
 5. ``assign_enterprise_ids`` carries prior ids over and records merges and splits;
-6. ``build_enterprises`` chooses the canonical name and codes of each enterprise.
+6. ``build_enterprises`` builds the golden record of each enterprise.
+
+A branch (分公司) is never linked to its head office by name: the branch flag is part of
+every name key and of every fuzzy block.
 
 Every choice is a minimum over a total order, so the result does not depend on
 partitioning or task timing.
@@ -25,6 +32,8 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from xinyong.names import CITIES
+
 # Code kinds, strongest evidence first: the order names the rule of a link.
 CODE_KINDS: tuple[str, ...] = ("uscc", "org", "regno", "taxno", "customs")
 EdgeRule = Callable[[DataFrame], DataFrame]
@@ -35,13 +44,34 @@ DEFAULT_CHECKPOINT_EVERY = 3
 ID_PREFIX = "E"
 ID_DIGITS = 10
 
+# Codes that name one registered enterprise: two clusters holding different values of one
+# of these kinds are two enterprises.
+REGISTER_KINDS: tuple[str, ...] = ("uscc", "org", "regno")
+IDENTITY_KINDS: tuple[str, ...] = (*REGISTER_KINDS, "customs")
+DEFAULT_MAX_NAME_CLUSTERS = 50
+# Mentions holding another code than a name's consensus, as a share of the consensus's,
+# above which the name is ambiguous rather than misread.
+CONFLICT_SHARE = 0.2
+DEFAULT_FUZZY_THRESHOLD = 90.0
+DEFAULT_FUZZY_MARGIN = 5.0
+LEGAL_REP_AGREES = 5.0
+LEGAL_REP_DIFFERS = -10.0
+CITY_AGREES = 5.0  # the city a name starts with (大连泽泽 for 大连泽泽酒店管理有限公司)
+CITY_DIFFERS = -10.0
+WEAK_CODE_FITS = 5.0
+WEAK_CODE_CONTRADICTS = -20.0
+_LEADING_CITY = "^(" + "|".join(sorted(CITIES, key=len, reverse=True)) + ")"
+
 MENTION_COLUMNS = (
     "mention_id", "agency", "feed", "record_id", "name", "name_norm", *CODE_KINDS,
-    "is_branch", "source_rank",
+    "is_branch", "source_rank", "legal_rep", "name_core", "former_name_norm", "weak_code",
 )
+_OPTIONAL_TEXT_COLUMNS = ("legal_rep", "name_core", "former_name_norm", "weak_code")
+_HEAD_OF_BRANCH = r"^(.+?(?:股份公司|有限公司|公司)).+分(?:公司|店|厂)$"  # as names.core_name
 LINK_COLUMNS = ("mention_id", "enterprise_id", "rule", "evidence")
 ENTERPRISE_COLUMNS = (
     "enterprise_id", "canonical_name", *CODE_KINDS, "is_branch", "mention_count",
+    "former_names", "region", "legal_rep", "head_enterprise_id",
 )
 ID_CHANGE_COLUMNS = ("enterprise_id", "change", "other_enterprise_id")
 DROPPED_KEY_COLUMNS = ("kind", "value", "reason", "mentions")
@@ -61,7 +91,11 @@ def format_enterprise_id(number: Column) -> Column:
 
 
 def conform_mentions(mentions: DataFrame) -> DataFrame:
-    """Pin the types the loader may vary (int32/int64 ranks, null flags)."""
+    """Pin the types the loader may vary (int32/int64 ranks, null flags); columns a
+    warehouse loaded before they existed are null."""
+    for column in _OPTIONAL_TEXT_COLUMNS:
+        if column not in mentions.columns:
+            mentions = mentions.withColumn(column, F.lit(None).cast("string"))
     return mentions.select(
         *(c for c in MENTION_COLUMNS if c not in ("is_branch", "source_rank")),
         F.coalesce(F.col("is_branch").cast("boolean"), F.lit(False)).alias("is_branch"),
@@ -106,11 +140,13 @@ def guard_keys(
                       them; a big enterprise's thousands of VAT returns share codes with
                       its register record, which anchors them, so they are kept
     """
+    # A signature row stands for ``weight`` mentions; a plain mention for one.
+    weight = F.col("weight") if "weight" in mentions.columns else F.lit(1)
     stats = (
-        edges.join(mentions.select("mention_id", "uscc", "regno"), "mention_id")
+        edges.join(mentions.select("mention_id", "uscc", "regno", weight.alias("weight")), "mention_id")
         .groupBy("kind", "value")
         .agg(
-            F.count_distinct("mention_id").alias("mentions"),
+            F.sum("weight").cast("long").alias("mentions"),
             F.count_distinct("uscc").alias("usccs"),
             F.count_distinct("regno").alias("regnos"),
         )
@@ -202,41 +238,295 @@ def explain_code_links(kept_edges: DataFrame, labels: DataFrame) -> DataFrame:
     return per_mention.join(labels.withColumnRenamed("label", "cluster"), "mention_id")
 
 
-def link_mentions(mentions: DataFrame, kept_edges: DataFrame, labels: DataFrame) -> DataFrame:
+def code_clusters(mentions: DataFrame, kept_edges: DataFrame, labels: DataFrame) -> DataFrame:
+    """(mention_id, cluster, rule, evidence) for every mention: its code cluster (itself
+    when it has no kept key) and the code rule that put it there."""
+    code_links = explain_code_links(kept_edges, labels)
+    return mentions.select("mention_id").join(code_links, "mention_id", "left").select(
+        "mention_id",
+        F.coalesce("cluster", "mention_id").alias("cluster"),
+        F.coalesce("rule", F.lit("singleton")).alias("rule"),
+        F.coalesce("evidence", F.lit("{}")).alias("evidence"),
+    )
+
+
+def identity_codes(kept_edges: DataFrame, clusters: DataFrame) -> DataFrame:
+    """(cluster, kind, code): the identity codes each cluster holds."""
+    return (
+        kept_edges.where(F.col("kind").isin(*IDENTITY_KINDS))
+        .join(clusters.select("mention_id", "cluster"), "mention_id")
+        .select("cluster", "kind", F.col("value").alias("code"))
+        .distinct()
+    )
+
+
+def _branch_keyed(name: Column) -> Column:
+    """A name key carries the branch flag: a branch and its head office never share one."""
+    return F.concat_ws("|", F.when(F.col("is_branch"), "B").otherwise("H"), name)
+
+
+def name_keys(mentions: DataFrame, clusters: DataFrame) -> DataFrame:
+    """(cluster, value, source): every normalised name a cluster carries, current or former.
+
+    A branch named after its head office's former name (沈阳旧名…有限公司和平分公司) also
+    carries the name under the head office's current name, when the name-change feed
+    says which that is: branches do not file name changes of their own.
+    """
+    current = mentions.where(F.col("name_norm").isNotNull()).select(
+        "mention_id", _branch_keyed(F.col("name_norm")).alias("value"),
+        F.lit("name_exact").alias("source"))
+    former = mentions.where(F.col("former_name_norm").isNotNull()).select(
+        "mention_id", _branch_keyed(F.col("former_name_norm")).alias("value"),
+        F.lit("former_name").alias("source"))
+    renames = mentions.where(F.col("former_name_norm").isNotNull() & F.col("name_norm").isNotNull()).select(
+        F.col("former_name_norm").alias("head"), F.col("name_norm").alias("renamed_head")).distinct()
+    branch_heads = mentions.where(F.col("is_branch") & F.col("name_norm").isNotNull()).select(
+        "mention_id", "is_branch", "name_norm",
+        F.regexp_extract("name_norm", _HEAD_OF_BRANCH, 1).alias("head"),
+    ).where(F.col("head") != "")
+    renamed_branches = branch_heads.join(renames, "head").select(
+        "mention_id",
+        _branch_keyed(F.concat(
+            "renamed_head", F.expr("substring(name_norm, length(head) + 1)"))).alias("value"),
+        F.lit("former_name").alias("source"))
+    return (
+        current.unionByName(former).unionByName(renamed_branches)
+        .join(clusters.select("mention_id", "cluster"), "mention_id")
+        .select("cluster", "value", "source")
+        .distinct()
+    )
+
+
+def merge_by_name(
+    keys: DataFrame,
+    codes: DataFrame,
+    weights: DataFrame,
+    max_name_clusters: int = DEFAULT_MAX_NAME_CLUSTERS,
+    max_iterations: int = DEFAULT_MAX_ITERATIONS,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+) -> DataFrame:
+    """(cluster, group, name_rule, name) for clusters joined to others by an exact name.
+
+    Among the clusters carrying a name (at most ``max_name_clusters``), each identity kind
+    has a consensus: the code held by the most mentions. A name is ambiguous when, for
+    some kind, the mentions holding other codes are more than ``CONFLICT_SHARE`` of the
+    consensus's (two registered enterprises with one name); otherwise it joins every
+    cluster that agrees with the consensus on each code it holds, and leaves out the few
+    that do not (a misread code must not hold the rest apart). A group that chains into a
+    conflict through several names falls back to its code clusters. ``name`` is the name
+    that joined the cluster; ``name_rule`` says whether some cluster holds it as a former
+    name.
+    """
+    holders = keys.groupBy("value").agg(
+        F.count_distinct("cluster").alias("clusters"),
+        F.max((F.col("source") == "former_name").cast("int")).alias("is_former"),
+    ).where(F.col("clusters").between(2, max_name_clusters))
+    shared = keys.select("cluster", "value").distinct().join(holders, "value").localCheckpoint()
+    votes = (
+        shared.join(codes, "cluster").join(weights, "cluster")
+        .groupBy("value", "kind", "code").agg(F.sum("weight").alias("weight"))
+    )
+    consensus = votes.groupBy("value", "kind").agg(
+        F.max_by("code", F.struct("weight", "code")).alias("consensus"),
+        F.max("weight").alias("consensus_weight"),
+        F.sum("weight").alias("total_weight"),
+    )
+    ambiguous = consensus.where(
+        F.col("total_weight") - F.col("consensus_weight") > CONFLICT_SHARE * F.col("consensus_weight")
+    ).select("value").distinct()
+    dissenting = (
+        shared.join(codes, "cluster").join(consensus, ["value", "kind"])
+        .where(F.col("code") != F.col("consensus"))
+        .select("value", "cluster").distinct()
+    )
+    joining = (
+        shared.join(ambiguous, "value", "left_anti")
+        .join(dissenting, ["value", "cluster"], "left_anti")
+        .localCheckpoint()
+    )
+    edges = joining.select(F.col("cluster").alias("mention_id"), F.lit("name").alias("kind"), "value")
+    groups, _ = connected_components(edges, max_iterations, checkpoint_every)
+    chained = (
+        groups.join(codes.withColumnRenamed("cluster", "mention_id"), "mention_id")
+        .groupBy("label", "kind")
+        .agg(F.count_distinct("code").alias("codes"))
+        .where(F.col("codes") > 1)
+        .select("label")
+        .distinct()
+    )
+    groups = groups.join(chained, "label", "left_anti")
+    joined_by = joining.groupBy("cluster").agg(
+        F.min(F.struct("value", "is_former")).alias("by"))
+    return groups.select(F.col("mention_id").alias("cluster"), F.col("label").alias("group")).join(
+        joined_by, "cluster"
+    ).select(
+        "cluster", "group",
+        F.when(F.col("by.is_former") == 1, "former_name").otherwise("name_exact").alias("name_rule"),
+        F.substring_index(F.col("by.value"), "|", -1).alias("name"),
+    )
+
+
+def _weak_code_pattern(weak: Column) -> Column:
+    """A regex for the codes a damaged code ("kind:code") may stand for: masked characters
+    and the check character are wildcards."""
+    body = F.regexp_replace(F.substring_index(weak, ":", -1), r"\*", ".")
+    return F.concat(F.lit("^"), F.regexp_replace(body, ".$", "."), F.lit("$"))
+
+
+def attach_by_fuzzy_name(
+    mentions: DataFrame,
+    grouped: DataFrame,
+    codes: DataFrame,
+    threshold: float = DEFAULT_FUZZY_THRESHOLD,
+    margin: float = DEFAULT_FUZZY_MARGIN,
+) -> DataFrame:
+    """(group, target, score, name, matched_name, legal_rep, weak_code) for groups without a
+    register code that resemble exactly one group with one.
+
+    Candidates share the first two characters of the core name (the 字号 block) and the
+    branch flag. A pair scores its best name similarity (similarity.name_score), +5 when
+    both names start with one city and -10 with two, +5 when a legal representative
+    agrees and -10 when both have some and none agrees, +5 when a damaged code of the
+    query fits a code of the candidate and -20 when it fits none of that kind. The best
+    candidate is taken when it reaches ``threshold`` and leads the
+    next by ``margin``; otherwise the group stays as it is.
+    """
+    from pyspark.sql.functions import pandas_udf
+
+    from xinyong.resolve.similarity import name_scores
+
+    @pandas_udf("double")  # type: ignore[call-overload]
+    def score_names(q_norm, q_core, c_norm, c_core):  # type: ignore[no-untyped-def]
+        import pandas as pd
+
+        return pd.Series(name_scores(q_norm, q_core, c_norm, c_core), dtype="float64")
+
+    members = mentions.join(grouped.select("mention_id", "group"), "mention_id")
+    group_codes = codes.join(grouped.select(F.col("mention_id").alias("cluster"), "group"), "cluster")
+    anchored = group_codes.where(F.col("kind").isin(*REGISTER_KINDS)).select("group").distinct()
+    city = F.regexp_extract("name_norm", _LEADING_CITY, 1)
+    names = members.where(F.col("name_norm").isNotNull()).select(
+        "group", "name_norm", F.coalesce("name_core", "name_norm").alias("name_core"), "is_branch",
+    ).distinct().withColumn("block", F.substring("name_core", 1, 2)).withColumn("city", city)
+    queries = names.join(anchored, "group", "left_anti")
+    targets = names.join(anchored, "group")
+    q, c = queries.alias("q"), targets.alias("c")
+    pairs = q.join(c, (F.col("q.block") == F.col("c.block")) & (F.col("q.is_branch") == F.col("c.is_branch")))
+    scored = pairs.select(
+        F.col("q.group").alias("group"), F.col("c.group").alias("target"),
+        F.col("q.name_norm").alias("name"), F.col("c.name_norm").alias("matched_name"),
+        score_names("q.name_norm", "q.name_core", "c.name_norm", "c.name_core").alias("score"),
+        F.col("q.city").alias("city"), F.col("c.city").alias("matched_city"),
+    )
+    best_pair = scored.groupBy("group", "target").agg(
+        F.max_by(F.struct("name", "matched_name", "city", "matched_city"), "score").alias("names"),
+        F.max("score").alias("score"),
+    ).where(F.col("score") >= threshold - CITY_AGREES - LEGAL_REP_AGREES - WEAK_CODE_FITS)
+
+    reps = members.where(F.col("legal_rep").isNotNull()).select("group", "legal_rep").distinct()
+    rep_pairs = best_pair.select("group", "target").join(reps, "group").join(
+        reps.withColumnRenamed("group", "target").withColumnRenamed("legal_rep", "target_rep"),
+        "target",
+    ).groupBy("group", "target").agg(
+        F.max((F.col("legal_rep") == F.col("target_rep")).cast("int")).alias("rep_agrees"))
+    weak = members.where(F.col("weak_code").isNotNull()).select(
+        "group", F.substring_index("weak_code", ":", 1).alias("kind"),
+        _weak_code_pattern(F.col("weak_code")).alias("pattern"), "weak_code",
+    ).distinct()
+    weak_pairs = best_pair.select("group", "target").join(weak, "group").join(
+        group_codes.select(F.col("group").alias("target"), "kind", "code"), ["target", "kind"],
+    ).groupBy("group", "target").agg(
+        F.max(F.expr("code rlike pattern").cast("int")).alias("weak_fits"),
+        F.min("weak_code").alias("weak_code"),
+    )
+    query_city, target_city = F.col("names.city"), F.col("names.matched_city")
+    adjustment = (
+        F.when((query_city != "") & (query_city == target_city), CITY_AGREES)
+        .when((query_city != "") & (target_city != ""), CITY_DIFFERS).otherwise(0.0)
+        + F.when(F.col("rep_agrees") == 1, LEGAL_REP_AGREES)
+        .when(F.col("rep_agrees") == 0, LEGAL_REP_DIFFERS).otherwise(0.0)
+        + F.when(F.col("weak_fits") == 1, WEAK_CODE_FITS)
+        .when(F.col("weak_fits") == 0, WEAK_CODE_CONTRADICTS).otherwise(0.0)
+    )
+    judged = (
+        best_pair.join(rep_pairs, ["group", "target"], "left")
+        .join(weak_pairs, ["group", "target"], "left")
+        .withColumn("total", F.col("score") + adjustment)
+    )
+    ranked = judged.withColumn(
+        "rank", F.row_number().over(Window.partitionBy("group").orderBy(F.desc("total"), "target"))
+    ).withColumn(
+        "runner_up", F.lead("total").over(Window.partitionBy("group").orderBy(F.desc("total"), "target"))
+    )
+    return ranked.where(
+        (F.col("rank") == 1) & (F.col("total") >= threshold)
+        & (F.col("runner_up").isNull() | (F.col("total") - F.col("runner_up") >= margin))
+    ).select(
+        "group", "target", F.round("total", 2).alias("score"), "names.name", "names.matched_name",
+        F.col("rep_agrees") == 1, "weak_code",
+    ).toDF("group", "target", "score", "name", "matched_name", "legal_rep", "weak_code")
+
+
+def link_mentions(
+    mentions: DataFrame,
+    kept_edges: DataFrame,
+    labels: DataFrame,
+    *,
+    max_name_clusters: int = DEFAULT_MAX_NAME_CLUSTERS,
+    fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
+    fuzzy_margin: float = DEFAULT_FUZZY_MARGIN,
+    max_iterations: int = DEFAULT_MAX_ITERATIONS,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+) -> DataFrame:
     """(mention_id, cluster, rule, evidence) for every mention; cluster = smallest mention_id.
 
-    A mention without any valid code joins the one cluster whose coded mentions carry its
-    normalised name and branch flag (never a head office to a branch by name); an
-    ambiguous or unknown name leaves it a singleton, as does a mention whose keys were all
-    dropped.
+    The rule names the strongest evidence that put the mention in its enterprise: a code
+    kind it shares with other mentions, else ``name_exact`` / ``former_name`` /
+    ``name_fuzzy`` when its code cluster was joined by name, else ``singleton``. The
+    evidence JSON lists the mention's codes and, when its cluster was joined by name, the
+    name (and for fuzzy links the matched name, score and supporting evidence).
     """
-    has_code = reduce(Column.__or__, (F.col(k).isNotNull() for k in CODE_KINDS))
-    code_links = explain_code_links(kept_edges, labels)
-    base = mentions.select("mention_id", "name_norm", "is_branch", has_code.alias("has_code"))
-    base = base.join(code_links, "mention_id", "left").withColumn(
-        "cluster", F.coalesce("cluster", "mention_id")
+    clusters = code_clusters(mentions, kept_edges, labels).localCheckpoint()
+    codes = identity_codes(kept_edges, clusters).localCheckpoint()
+    weight = F.col("weight") if "weight" in mentions.columns else F.lit(1)
+    weights = clusters.join(mentions.select("mention_id", weight.alias("weight")), "mention_id") \
+        .groupBy("cluster").agg(F.sum("weight").alias("weight"))
+    by_name = merge_by_name(name_keys(mentions, clusters), codes, weights, max_name_clusters,
+                            max_iterations, checkpoint_every)
+    # The group's own first cluster needs no name to explain it; the others joined it by one.
+    joined = F.col("group").isNotNull() & (F.col("group") != F.col("cluster"))
+    grouped = clusters.join(by_name, "cluster", "left").select(
+        "mention_id", "cluster", "rule", "evidence",
+        F.coalesce("group", "cluster").alias("group"),
+        F.when(joined, F.col("name_rule")).alias("name_rule"),
+        F.when(joined, F.col("name")).alias("name"),
+    ).localCheckpoint()
+    fuzzy = attach_by_fuzzy_name(mentions, grouped, codes, fuzzy_threshold, fuzzy_margin)
+    linked = grouped.join(fuzzy.withColumnRenamed("name", "fuzzy_name"), "group", "left")
+
+    name_evidence = F.when(F.col("target").isNotNull(), F.to_json(F.struct(
+        F.col("fuzzy_name").alias("name"), "matched_name", "score", "legal_rep", "weak_code",
+    ))).when(F.col("name_rule").isNotNull(), F.to_json(F.struct("name")))
+    shares_code = F.col("rule") != "singleton"
+    rule = (
+        F.when(shares_code, F.col("rule"))
+        .when(F.col("target").isNotNull(), F.lit("name_fuzzy"))
+        .when(F.col("name_rule").isNotNull(), F.col("name_rule"))
+        .otherwise(F.lit("singleton"))
     )
-    name_owners = (
-        base.where(F.col("has_code") & F.col("name_norm").isNotNull())
-        .groupBy("name_norm", "is_branch")
-        .agg(F.count_distinct("cluster").alias("owners"), F.min("cluster").alias("owner"))
-        .where(F.col("owners") == 1)
-        .drop("owners")
-    )
-    named = base.join(name_owners, ["name_norm", "is_branch"], "left")
-    by_name = ~F.col("has_code") & F.col("owner").isNotNull()
-    name_evidence = F.to_json(F.create_map(F.lit("name_norm"), F.col("name_norm")))
-    linked = named.select(
+    evidence = F.when(name_evidence.isNull(), F.col("evidence")).otherwise(F.concat(
+        F.lit('{"codes":'), F.col("evidence"),
+        F.lit(',"by_name":'), name_evidence, F.lit("}"),
+    ))
+    result = linked.select(
         "mention_id",
-        F.when(by_name, F.col("owner")).otherwise(F.col("cluster")).alias("cluster"),
-        F.when(by_name, F.lit("name_exact"))
-        .otherwise(F.coalesce("rule", F.lit("singleton"))).alias("rule"),
-        F.when(by_name, name_evidence)
-        .otherwise(F.coalesce("evidence", F.lit("{}"))).alias("evidence"),
+        F.coalesce("target", "group").alias("cluster"),
+        rule.alias("rule"),
+        evidence.alias("evidence"),
     )
-    # A mention attached by name may sort before its cluster's label: relabel.
+    # Name and fuzzy links join clusters under one label: the smallest mention_id in it.
     smallest = F.min("mention_id").over(Window.partitionBy("cluster"))
-    return linked.withColumn("cluster", smallest)
+    return result.withColumn("cluster", smallest)
 
 
 # --- 5. stable ids -------------------------------------------------------------------------
@@ -319,16 +609,23 @@ def assign_enterprise_ids(
 # --- 6. enterprises ------------------------------------------------------------------------
 
 def build_enterprises(mentions: DataFrame, links: DataFrame) -> DataFrame:
-    """One row per enterprise: canonical name, most frequent code per kind, size.
+    """The golden record: one row per enterprise.
 
-    The canonical name is the name of the best-ranked source (ties: most frequent, then
-    smallest); a code is the most frequent value of its kind (ties: smallest); is_branch
-    comes from the best-ranked mention (ties: smallest mention_id).
+    canonical name: the name of the best-ranked source (ties: most frequent, then smallest);
+    a code: the most frequent value of its kind (ties: smallest); is_branch and legal_rep:
+    from the best-ranked mention that has one (ties: smallest mention_id); former_names: the
+    names the name-change feed says it had (JSON array); region: the most frequent
+    6-digit region of its codes; head_enterprise_id (branches): the enterprise whose
+    current name the branch's name starts with, the one most of its names point to.
     """
     members = links.select("mention_id", "enterprise_id").join(mentions, "mention_id")
+    best_first = F.struct("source_rank", "mention_id")
     summary = members.groupBy("enterprise_id").agg(
         F.count("*").alias("mention_count"),
         F.min(F.struct("source_rank", "mention_id", "is_branch"))["is_branch"].alias("is_branch"),
+        F.min(F.when(F.col("legal_rep").isNotNull(), F.struct(best_first, "legal_rep")))["legal_rep"]
+        .alias("legal_rep"),
+        F.to_json(F.array_sort(F.collect_set("former_name_norm"))).alias("former_names"),
     )
     names = (
         members.where(F.col("name").isNotNull())
@@ -349,35 +646,153 @@ def build_enterprises(mentions: DataFrame, links: DataFrame) -> DataFrame:
         .pivot("kind", list(CODE_KINDS))
         .agg(F.first("value"))
     )
+    region_of_codes = F.coalesce(
+        F.substring("uscc", 3, 6), F.substring("regno", 1, 6), F.substring("taxno", 1, 6))
+    regions = (
+        members.select("enterprise_id", region_of_codes.alias("region"))
+        .where(F.col("region").isNotNull())
+        .groupBy("enterprise_id", "region").agg(F.count("*").alias("freq"))
+        .groupBy("enterprise_id")
+        .agg(F.min(F.struct((-F.col("freq")).alias("f"), "region"))["region"].alias("region"))
+    )
+    heads = _head_offices(members)
     return (
         summary.join(names, "enterprise_id", "left")
         .join(codes, "enterprise_id", "left")
+        .join(regions, "enterprise_id", "left")
+        .join(heads, "enterprise_id", "left")
         .select(*ENTERPRISE_COLUMNS)
     )
 
 
+def _head_offices(members: DataFrame) -> DataFrame:
+    """(enterprise_id, head_enterprise_id) for branches whose head office is resolved."""
+    head_names = (
+        members.where(F.col("is_branch") & F.col("name_norm").isNotNull())
+        .select("enterprise_id", F.regexp_extract("name_norm", _HEAD_OF_BRANCH, 1).alias("head_name"))
+        .where(F.col("head_name") != "")
+    )
+    offices = (
+        members.where(~F.col("is_branch") & F.col("name_norm").isNotNull())
+        .select(F.col("enterprise_id").alias("head_enterprise_id"), F.col("name_norm").alias("head_name"))
+        .distinct()
+    )
+    return (
+        head_names.join(offices, "head_name")
+        .where(F.col("enterprise_id") != F.col("head_enterprise_id"))
+        .groupBy("enterprise_id", "head_enterprise_id").agg(F.count("*").alias("votes"))
+        .groupBy("enterprise_id")
+        .agg(F.min(F.struct((-F.col("votes")).alias("v"), "head_enterprise_id"))["head_enterprise_id"]
+             .alias("head_enterprise_id"))
+    )
+
+
 # --- all steps -----------------------------------------------------------------------------
+
+# Everything the linking steps read of a mention: mentions alike in all of it (a big
+# taxpayer's hundreds of VAT returns) are one signature and are linked once.
+SIGNATURE_COLUMNS = (
+    "name_norm", "name_core", *CODE_KINDS, "is_branch", "legal_rep", "former_name_norm", "weak_code",
+)
+
+
+def signatures(mentions: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """``(mention_id, signature)`` for every mention, and one row per signature with the
+    signature's attributes, ``weight`` (its mentions) and, as its ``mention_id``, its
+    smallest mention_id (so ids still follow the smallest mention of a cluster)."""
+    signature = F.sha2(F.to_json(F.struct(*SIGNATURE_COLUMNS)), 256)
+    keyed = mentions.select("mention_id", *SIGNATURE_COLUMNS, signature.alias("signature"))
+    rows = keyed.groupBy("signature").agg(
+        F.min("mention_id").alias("mention_id"),
+        F.count("*").alias("weight"),
+        *(F.first(c).alias(c) for c in SIGNATURE_COLUMNS),
+    )
+    return keyed.select("mention_id", "signature"), rows
+
+
+def touched_signatures(rows: DataFrame, fresh: DataFrame, settled: DataFrame) -> DataFrame:
+    """The signatures a delta night must link again: the fresh ones (never linked) and every
+    signature of an enterprise that shares a code, a name or a 字号 block with one."""
+    def keys(frame: DataFrame) -> DataFrame:
+        names = frame.select("signature", F.explode(F.array(
+            _branch_keyed(F.col("name_norm")), _branch_keyed(F.col("former_name_norm")),
+            _branch_keyed(F.substring(F.coalesce("name_core", "name_norm"), 1, 2)),
+        )).alias("value")).where(F.col("value").isNotNull()).select(
+            "signature", F.lit("name").alias("kind"), "value")
+        codes = code_key_edges(frame.withColumn("mention_id", F.col("signature"))).select(
+            F.col("mention_id").alias("signature"), "kind", "value")
+        return names.unionByName(codes)
+
+    fresh_keys = keys(fresh).select("kind", "value").distinct()
+    neighbours = keys(rows).join(fresh_keys, ["kind", "value"]).select("signature").distinct()
+    enterprises = neighbours.join(settled, "signature").select("enterprise_id").distinct()
+    return (
+        settled.join(enterprises, "enterprise_id").select("signature")
+        .unionByName(fresh.select("signature"))
+        .distinct()
+    )
+
 
 def resolve(
     mentions: DataFrame,
     prior_links: DataFrame,
     next_id: int,
     *,
+    incremental: bool = False,
     rules: Sequence[EdgeRule] = EDGE_RULES,
     max_key_degree: int = DEFAULT_MAX_KEY_DEGREE,
     max_iterations: int = DEFAULT_MAX_ITERATIONS,
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    max_name_clusters: int = DEFAULT_MAX_NAME_CLUSTERS,
+    fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
+    fuzzy_margin: float = DEFAULT_FUZZY_MARGIN,
 ) -> Resolution:
-    """Run all steps: links, enterprises, id changes and dropped keys of one night."""
+    """Run all steps: links, enterprises, id changes and dropped keys of one night.
+
+    The steps link signatures, not mentions. ``incremental`` (a delta night) links again
+    only the signatures no mention of which was linked before, with every signature of the
+    enterprises they may join; all other mentions keep their prior enterprise, rule and
+    evidence (``prior_links`` must then carry ``rule`` and ``evidence``). A delta night
+    merges enterprises but never splits one: splits come from a full night.
+    """
     # Materialised once: every step below reads them.
     mentions = conform_mentions(mentions).localCheckpoint()
-    edges = rule_edges(mentions, rules)
-    kept_edges, dropped_keys = guard_keys(mentions, edges, max_key_degree)
+    mention_signature, rows = signatures(mentions)
+    mention_signature = mention_signature.localCheckpoint()
+    kept_links: DataFrame | None = None
+    if incremental:
+        prior = mention_signature.join(prior_links, "mention_id")
+        settled = prior.groupBy("signature").agg(
+            F.min(F.struct("enterprise_id", "rule", "evidence")).alias("link")
+        ).select("signature", "link.enterprise_id", "link.rule", "link.evidence").localCheckpoint()
+        fresh = rows.join(settled, "signature", "left_anti")
+        touched = touched_signatures(rows, fresh, settled).localCheckpoint()
+        kept_links = (
+            mention_signature.join(touched, "signature", "left_anti")
+            .join(settled, "signature")
+            .select(*LINK_COLUMNS)
+        )
+        rows = rows.join(touched, "signature")
+    rows = rows.localCheckpoint()
+    edges = rule_edges(rows, rules)
+    kept_edges, dropped_keys = guard_keys(rows, edges, max_key_degree)
     kept_edges = kept_edges.localCheckpoint()
     labels, iterations = connected_components(kept_edges, max_iterations, checkpoint_every)
-    clustered = link_mentions(mentions, kept_edges, labels).localCheckpoint()
+    linked = link_mentions(
+        rows, kept_edges, labels, max_name_clusters=max_name_clusters,
+        fuzzy_threshold=fuzzy_threshold, fuzzy_margin=fuzzy_margin,
+        max_iterations=max_iterations, checkpoint_every=checkpoint_every,
+    )
+    # From signatures back to their mentions.
+    clustered = mention_signature.join(
+        linked.join(rows.select("mention_id", "signature"), "mention_id").drop("mention_id"),
+        "signature",
+    ).drop("signature").localCheckpoint()
     cluster_ids, id_changes = assign_enterprise_ids(clustered, prior_links, next_id)
-    links = clustered.join(cluster_ids, "cluster").select(*LINK_COLUMNS).localCheckpoint()
+    links = clustered.join(cluster_ids, "cluster").select(*LINK_COLUMNS)
+    if kept_links is not None:
+        links = links.unionByName(kept_links)
+    links = links.localCheckpoint()
     return Resolution(
         links=links,
         enterprises=build_enterprises(mentions, links),

@@ -37,7 +37,7 @@ NAME_CHANGES = Feed(
         Field("变更后名称", "name_after", "name"),
         Field("变更日期", "changed_on", "date"),
     ),
-    name_field="name_after", code_fields=("uscc", "reg_no"),
+    name_field="name_after", code_fields=("uscc", "reg_no"), former_name_field="name_before",
     description="Changes of enterprise name (名称变更).",
 )
 
