@@ -2,7 +2,7 @@
 
 import pytest
 
-from xinyong.evaluate import score
+from xinyong.evaluate import TrueEnterprise, evaluate, score
 
 TRUTH = {("a", "f", "1"): "A", ("a", "f", "2"): "A", ("a", "f", "3"): "A", ("a", "f", "4"): "B"}
 
@@ -28,3 +28,29 @@ def test_restriction_to_a_subset():
     predicted = {key: "E1" for key in TRUTH}
     assert score(predicted, TRUTH, only=[("a", "f", "1"), ("a", "f", "2")]).pairwise_f1 == 1.0
     assert score(predicted, TRUTH).pairwise_precision == pytest.approx(3 / 6)
+
+
+def test_evaluation_counts_branch_merges_renamed_splits_and_per_feed_errors():
+    truth = {("aic", "reg", "H"): "head", ("aic", "reg", "B"): "branch",
+             ("court", "j", "B#0"): "branch", ("aic", "reg", "R"): "renamed",
+             ("court", "j", "R#0"): "renamed", ("court", "j", "R#1"): "renamed"}
+    predicted = {("aic", "reg", "H"): "E1", ("aic", "reg", "B"): "E2",
+                 ("court", "j", "B#0"): "E1",  # a branch's record on its head office
+                 ("aic", "reg", "R"): "E3", ("court", "j", "R#0"): "E3",
+                 ("court", "j", "R#1"): "E4"}  # a record under the former name left apart
+    enterprises = {"head": TrueEnterprise(None, False), "branch": TrueEnterprise("head", False),
+                   "renamed": TrueEnterprise(None, True)}
+    report = evaluate(predicted, truth, enterprises)
+    assert report["branches_merged_with_head_office"] == 1
+    assert (report["renamed_enterprises"], report["renamed_enterprises_split"]) == (1, 1)
+    assert report["per_feed"]["court/j"] == {"records": 3, "split": 2, "merged": 1}
+    assert report["per_feed"]["aic/reg"] == {"records": 3, "split": 0, "merged": 0}
+    assert (report["true_enterprises"], report["predicted_enterprises"]) == (3, 4)
+
+
+def test_evaluation_of_perfect_links_finds_no_error():
+    truth = {("a", "f", str(i)): f"T{i % 3}" for i in range(9)}
+    enterprises = {f"T{i}": TrueEnterprise("T0" if i else None, i == 2) for i in range(3)}
+    report = evaluate({k: "P" + v for k, v in truth.items()}, truth, enterprises)
+    assert report["scores"]["pairwise_f1"] == report["scores"]["bcubed_f1"] == 1.0
+    assert report["branches_merged_with_head_office"] == report["renamed_enterprises_split"] == 0

@@ -5,15 +5,20 @@ nights through the real DAG (`dag.test()`) leave the warehouse exactly as the CL
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from xinyong import cli
 from xinyong.demo import delivery_dates
-from xinyong.evaluate import read_links, read_truth, score
+from xinyong.evaluate import evaluate, read_enterprises, read_links, read_truth, score
+from xinyong.night import export_links, export_mentions
+from xinyong.resolve import run_job
+from xinyong.warehouse.db import transaction
 
 from .fixtures_nights import rows, snapshot, warehouse_env
 
@@ -99,3 +104,58 @@ def test_the_contract_samples_link_all_agencies_and_feeds(session_warehouse_fact
     linked = rows(dsn, "select agency, feed from credit.record_link")
     assert len({agency for agency, _ in linked}) == 10
     assert len(linked) == 19
+
+
+def test_every_record_links_as_the_truth_says(cli_nights, generated):
+    truth = generated / "truth"
+    report = evaluate(read_links(cli_nights["dsn"]), read_truth(truth), read_enterprises(truth))
+    scores = report["scores"]
+    assert scores["pairwise_f1"] >= 0.99, report
+    assert scores["bcubed_f1"] >= 0.99, report
+    assert report["branches_merged_with_head_office"] == 0, report
+    assert report["renamed_enterprises"] > 0
+    assert report["renamed_enterprises_split"] <= 0.1 * report["renamed_enterprises"], report
+
+
+def test_the_golden_record_carries_register_facts(cli_nights):
+    dsn = cli_nights["dsn"]
+    (with_status, registered, renamed, branches, with_head) = next(iter(rows(dsn, """
+        select count(*) filter (where e.status is not null),
+               count(distinct l.enterprise_id) filter (where l.agency = 'aic' and l.feed = 'registrations'),
+               count(*) filter (where jsonb_array_length(e.former_names) > 0),
+               count(*) filter (where e.is_branch),
+               count(*) filter (where e.head_enterprise_id is not null)
+        from credit.enterprise e
+        left join credit.record_link l on l.enterprise_id = e.enterprise_id
+            and l.agency = 'aic' and l.feed = 'registrations'""")))
+    assert with_status > 0 and with_status == registered  # every registered enterprise
+    assert renamed > 0
+    assert 0 < with_head <= branches
+    heads_are_head_offices = rows(dsn, """
+        select b.enterprise_id from credit.enterprise b join credit.enterprise h
+          on h.enterprise_id = b.head_enterprise_id where h.is_branch or not b.is_branch""")
+    assert heads_are_head_offices == set()
+
+
+def test_a_delta_night_links_as_a_full_night_would(cli_nights, spark, tmp_path):
+    """The last night linked only new signatures; linking everything again from the night
+    before must give the same enterprises with the same ids."""
+    dsn = cli_nights["dsn"]
+    [(delta_run, stats)] = rows(dsn, """
+        select run_id, stats::text from resolve.night_run
+        where (stats->>'incremental')::int = 1 order by run_id desc limit 1""")
+    stats = json.loads(stats)
+    with transaction(dsn) as conn, conn.cursor() as cursor:
+        export_mentions(cursor, tmp_path / "mentions.parquet")
+        cursor.execute("select max(run_id) from resolve.night_run where run_id < %s", (delta_run,))
+        export_links(cursor, tmp_path / "prior.parquet", cursor.fetchone()[0])
+        cursor.execute("select agency, feed, record_id, enterprise_id from resolve.link"
+                       " where run_id = %s", (delta_run,))
+        delta = {(a, f, r): e for a, f, r, e in cursor.fetchall()}
+    first_new_id = stats["next_id"] - stats["new_ids"]
+    run_job(spark, str(tmp_path / "mentions.parquet"), str(tmp_path / "prior.parquet"),
+            str(tmp_path / "full"), first_new_id, incremental=False)
+    full = {tuple(r["mention_id"].split("|", 2)): r["enterprise_id"]
+            for r in pq.read_table(tmp_path / "full" / "links").to_pylist()}
+    assert stats["mentions"] == len(delta) == len(full)
+    assert full == delta

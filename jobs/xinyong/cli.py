@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--truth", type=Path, required=True,
                           help="the truth/ folder written by `xinyong generate`")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.add_argument("--compare-splink", metavar="NAME",
+                          help="also resolve the live mentions from scratch with our job and with"
+                               " Splink; write bench/results/NAME.{json,md}")
+    evaluate.add_argument("--out", type=Path, default=Path("bench/results"))
     evaluate.set_defaults(handler=_evaluate)
 
     status = commands.add_parser("status", help="the last delivery of every agency")
@@ -132,6 +136,11 @@ def _evaluate(args: argparse.Namespace) -> int:
                                evaluate.read_enterprises(args.truth))
     report["ids"] = evaluate.id_moves(dsn)
     print(json.dumps(report, indent=2) if args.json else evaluate.format_report(report))
+    if args.compare_splink:
+        from xinyong.compare import compare, format_table
+
+        print()
+        print(format_table(compare(dsn, args.truth, args.out, name=args.compare_splink)))
     return 0
 
 

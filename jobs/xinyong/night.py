@@ -76,6 +76,26 @@ def validate(dsn: str, run_date: date) -> dict[str, Any]:
     return dict(report.as_dict())
 
 
+def export_mentions(cursor, path: Path) -> int:
+    """Every live mention as the resolution job reads it (MENTION_SCHEMA) into ``path``."""
+    return query_to_parquet(cursor, sql.SQL(
+        "select agency || '|' || feed || '|' || record_id as mention_id, agency, feed,"
+        " record_id, name, name_norm, uscc, org, regno, taxno, customs, is_branch,"
+        " legal_rep, source_rank, name_core, former_name_norm, weak_code"
+        " from ingest.live_mention"
+    ), MENTION_SCHEMA, path)
+
+
+def export_links(cursor, path: Path, run_id: int | None = None) -> int:
+    """The links of a run (default: the published one) as the job's prior links."""
+    where = (sql.SQL("l.run_id = {}").format(sql.Literal(run_id)) if run_id is not None
+             else sql.SQL("l.run_id = (select run_id from credit.published)"))
+    return query_to_parquet(cursor, sql.SQL(
+        "select l.agency || '|' || l.feed || '|' || l.record_id as mention_id,"
+        " l.enterprise_id, l.rule, l.evidence::text from resolve.link l where {}"
+    ).format(where), PRIOR_LINK_SCHEMA, path)
+
+
 def full_resolution_due(run_date: date) -> bool:
     """Whether the night re-links every signature: XINYONG_FULL_RESOLUTION=1, or Sundays.
 
@@ -102,17 +122,8 @@ def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None,
     with tempfile.TemporaryDirectory(prefix="xinyong-resolve-", dir=exchange_root) as tmp:
         exchange = Path(work_dir or tmp)
         with transaction(dsn) as conn, conn.cursor() as cursor:
-            mentions = query_to_parquet(cursor, sql.SQL(
-                "select agency || '|' || feed || '|' || record_id as mention_id, agency, feed,"
-                " record_id, name, name_norm, uscc, org, regno, taxno, customs, is_branch,"
-                " legal_rep, source_rank, name_core, former_name_norm, weak_code"
-                " from ingest.live_mention"
-            ), MENTION_SCHEMA, exchange / "mentions.parquet")
-            query_to_parquet(cursor, sql.SQL(
-                "select l.agency || '|' || l.feed || '|' || l.record_id as mention_id,"
-                " l.enterprise_id, l.rule, l.evidence::text"
-                " from resolve.link l join credit.published p using (run_id)"
-            ), PRIOR_LINK_SCHEMA, exchange / "prior_links.parquet")
+            mentions = export_mentions(cursor, exchange / "mentions.parquet")
+            export_links(cursor, exchange / "prior_links.parquet")
             cursor.execute("select count(*) from credit.published")
             published_before = cursor.fetchone()[0] > 0
             cursor.execute(

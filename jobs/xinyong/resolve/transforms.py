@@ -396,7 +396,7 @@ def attach_by_fuzzy_name(
     from xinyong.resolve.similarity import name_scores
 
     @pandas_udf("double")  # type: ignore[call-overload]
-    def score_names(q_norm, q_core, c_norm, c_core):  # type: ignore[no-untyped-def]
+    def score_names(q_norm, q_core, c_norm, c_core):
         import pandas as pd
 
         return pd.Series(name_scores(q_norm, q_core, c_norm, c_core), dtype="float64")
@@ -419,7 +419,8 @@ def attach_by_fuzzy_name(
         F.col("q.city").alias("city"), F.col("c.city").alias("matched_city"),
     )
     best_pair = scored.groupBy("group", "target").agg(
-        F.max_by(F.struct("name", "matched_name", "city", "matched_city"), "score").alias("names"),
+        # The best-scoring pair of names; ties broken by the names themselves (deterministic).
+        F.max(F.struct("score", "matched_name", "name", "city", "matched_city")).alias("names"),
         F.max("score").alias("score"),
     ).where(F.col("score") >= threshold - CITY_AGREES - LEGAL_REP_AGREES - WEAK_CODE_FITS)
 
