@@ -34,6 +34,7 @@ import argparse
 import importlib.util
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def run_job(
     *,
     incremental: bool = False,
     max_key_degree: int = DEFAULT_MAX_KEY_DEGREE,
-) -> dict[str, int]:
+) -> dict[str, float]:
     """Resolve, write the outputs under ``out_dir`` and return counts about the night."""
     result = resolve(
         spark.read.parquet(mentions_path),
@@ -85,13 +86,15 @@ def run_job(
         "id_changes": result.id_changes,
         "dropped_keys": result.dropped_keys,
     }
+    started = time.perf_counter()
     for name in OUTPUTS:
         frames[name].sortWithinPartitions(*OUTPUT_ORDER[name]).write.mode("overwrite").parquet(
             output_path(out_dir, name)
         )
     written = {name: spark.read.parquet(output_path(out_dir, name)) for name in OUTPUTS}
+    steps = {**result.seconds, "golden_record_and_write": round(time.perf_counter() - started, 2)}
     return {**count_outputs(written, next_id), "iterations": result.iterations,
-            "incremental": int(incremental)}
+            "incremental": int(incremental), **{f"seconds_{k}": v for k, v in steps.items()}}
 
 
 def output_path(out_dir: str, name: str) -> str:

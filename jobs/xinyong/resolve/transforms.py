@@ -25,8 +25,9 @@ partitioning or task timing.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Window
@@ -84,6 +85,7 @@ class Resolution:
     id_changes: DataFrame
     dropped_keys: DataFrame
     iterations: int
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each step
 
 
 def format_enterprise_id(number: Column) -> Column:
@@ -756,6 +758,15 @@ def resolve(
     evidence (``prior_links`` must then carry ``rule`` and ``evidence``). A delta night
     merges enterprises but never splits one: splits come from a full night.
     """
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[step] = round(now - clock, 2)
+        clock = now
+
     # Materialised once: every step below reads them.
     mentions = conform_mentions(mentions).localCheckpoint()
     mention_signature, rows = signatures(mentions)
@@ -775,10 +786,12 @@ def resolve(
         )
         rows = rows.join(touched, "signature")
     rows = rows.localCheckpoint()
+    lap("signatures")
     edges = rule_edges(rows, rules)
     kept_edges, dropped_keys = guard_keys(rows, edges, max_key_degree)
     kept_edges = kept_edges.localCheckpoint()
     labels, iterations = connected_components(kept_edges, max_iterations, checkpoint_every)
+    lap("code_clusters")
     linked = link_mentions(
         rows, kept_edges, labels, max_name_clusters=max_name_clusters,
         fuzzy_threshold=fuzzy_threshold, fuzzy_margin=fuzzy_margin,
@@ -789,15 +802,18 @@ def resolve(
         linked.join(rows.select("mention_id", "signature"), "mention_id").drop("mention_id"),
         "signature",
     ).drop("signature").localCheckpoint()
+    lap("names")
     cluster_ids, id_changes = assign_enterprise_ids(clustered, prior_links, next_id)
     links = clustered.join(cluster_ids, "cluster").select(*LINK_COLUMNS)
     if kept_links is not None:
         links = links.unionByName(kept_links)
     links = links.localCheckpoint()
+    lap("ids")
     return Resolution(
         links=links,
         enterprises=build_enterprises(mentions, links),
         id_changes=id_changes.select(*ID_CHANGE_COLUMNS),
         dropped_keys=dropped_keys,
         iterations=iterations,
+        seconds=seconds,
     )
