@@ -10,7 +10,9 @@ file and a Markdown table.
 from __future__ import annotations
 
 import json
+import os
 import platform as host
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -61,6 +63,7 @@ def compare(dsn: str, truth_dir: Path, out: Path, *, name: str) -> dict[str, Any
         pq.write_table(PRIOR_LINK_SCHEMA.empty_table(), work / "prior.parquet")
 
         ensure_java()
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # UDF workers import xinyong
         started = time.perf_counter()
         spark = build_spark("xinyong-compare")
         session_seconds = time.perf_counter() - started
