@@ -63,7 +63,8 @@ def normalize_name(raw: str | None) -> str | None:
     match = _BRACKETED_PLACE.match(text)
     if match:
         text = match.group("place") + match.group("head") + match.group("tail")
-    return text.upper()
+    # Composed again: removing a space can leave a combining mark next to a letter.
+    return unicodedata.normalize("NFKC", text.upper())
 
 
 @lru_cache(maxsize=1_000_000)

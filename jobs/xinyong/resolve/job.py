@@ -48,6 +48,7 @@ from pyspark.sql import functions as F
 from xinyong.resolve.session import build_spark
 from xinyong.resolve.transforms import (
     DEFAULT_MAX_KEY_DEGREE,
+    Settings,
     format_enterprise_id,
     resolve,
 )
@@ -78,7 +79,7 @@ def run_job(
         spark.read.parquet(prior_links_path),
         next_id,
         incremental=incremental,
-        max_key_degree=max_key_degree,
+        settings=Settings(max_key_degree=max_key_degree),
     )
     frames = {
         "links": result.links,

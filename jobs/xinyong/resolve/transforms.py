@@ -88,6 +88,21 @@ class Resolution:
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each step
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The resolver's knobs; the defaults are what the nightly job uses."""
+
+    max_key_degree: int = DEFAULT_MAX_KEY_DEGREE
+    max_iterations: int = DEFAULT_MAX_ITERATIONS
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
+    max_name_clusters: int = DEFAULT_MAX_NAME_CLUSTERS
+    fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD
+    fuzzy_margin: float = DEFAULT_FUZZY_MARGIN
+
+
+DEFAULT_SETTINGS = Settings()
+
+
 def format_enterprise_id(number: Column) -> Column:
     return F.concat(F.lit(ID_PREFIX), F.lpad(number.cast("string"), ID_DIGITS, "0"))
 
@@ -303,13 +318,11 @@ def merge_by_name(
     keys: DataFrame,
     codes: DataFrame,
     weights: DataFrame,
-    max_name_clusters: int = DEFAULT_MAX_NAME_CLUSTERS,
-    max_iterations: int = DEFAULT_MAX_ITERATIONS,
-    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    settings: Settings = DEFAULT_SETTINGS,
 ) -> DataFrame:
     """(cluster, group, name_rule, name) for clusters joined to others by an exact name.
 
-    Among the clusters carrying a name (at most ``max_name_clusters``), each identity kind
+    Among the clusters carrying a name (at most ``settings.max_name_clusters``), each identity kind
     has a consensus: the code held by the most mentions. A name is ambiguous when, for
     some kind, the mentions holding other codes are more than ``CONFLICT_SHARE`` of the
     consensus's (two registered enterprises with one name); otherwise it joins every
@@ -322,7 +335,7 @@ def merge_by_name(
     holders = keys.groupBy("value").agg(
         F.count_distinct("cluster").alias("clusters"),
         F.max((F.col("source") == "former_name").cast("int")).alias("is_former"),
-    ).where(F.col("clusters").between(2, max_name_clusters))
+    ).where(F.col("clusters").between(2, settings.max_name_clusters))
     shared = keys.select("cluster", "value").distinct().join(holders, "value").localCheckpoint()
     votes = (
         shared.join(codes, "cluster").join(weights, "cluster")
@@ -347,7 +360,7 @@ def merge_by_name(
         .localCheckpoint()
     )
     edges = joining.select(F.col("cluster").alias("mention_id"), F.lit("name").alias("kind"), "value")
-    groups, _ = connected_components(edges, max_iterations, checkpoint_every)
+    groups, _ = connected_components(edges, settings.max_iterations, settings.checkpoint_every)
     chained = (
         groups.join(codes.withColumnRenamed("cluster", "mention_id"), "mention_id")
         .groupBy("label", "kind")
@@ -474,12 +487,7 @@ def link_mentions(
     mentions: DataFrame,
     kept_edges: DataFrame,
     labels: DataFrame,
-    *,
-    max_name_clusters: int = DEFAULT_MAX_NAME_CLUSTERS,
-    fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
-    fuzzy_margin: float = DEFAULT_FUZZY_MARGIN,
-    max_iterations: int = DEFAULT_MAX_ITERATIONS,
-    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    settings: Settings = DEFAULT_SETTINGS,
 ) -> DataFrame:
     """(mention_id, cluster, rule, evidence) for every mention; cluster = smallest mention_id.
 
@@ -494,8 +502,7 @@ def link_mentions(
     weight = F.col("weight") if "weight" in mentions.columns else F.lit(1)
     weights = clusters.join(mentions.select("mention_id", weight.alias("weight")), "mention_id") \
         .groupBy("cluster").agg(F.sum("weight").alias("weight"))
-    by_name = merge_by_name(name_keys(mentions, clusters), codes, weights, max_name_clusters,
-                            max_iterations, checkpoint_every)
+    by_name = merge_by_name(name_keys(mentions, clusters), codes, weights, settings)
     # The group's own first cluster needs no name to explain it; the others joined it by one.
     joined = F.col("group").isNotNull() & (F.col("group") != F.col("cluster"))
     grouped = clusters.join(by_name, "cluster", "left").select(
@@ -504,7 +511,8 @@ def link_mentions(
         F.when(joined, F.col("name_rule")).alias("name_rule"),
         F.when(joined, F.col("name")).alias("name"),
     ).localCheckpoint()
-    fuzzy = attach_by_fuzzy_name(mentions, grouped, codes, fuzzy_threshold, fuzzy_margin)
+    fuzzy = attach_by_fuzzy_name(mentions, grouped, codes, settings.fuzzy_threshold,
+                                 settings.fuzzy_margin)
     linked = grouped.join(fuzzy.withColumnRenamed("name", "fuzzy_name"), "group", "left")
 
     name_evidence = F.when(F.col("target").isNotNull(), F.to_json(F.struct(
@@ -743,12 +751,7 @@ def resolve(
     *,
     incremental: bool = False,
     rules: Sequence[EdgeRule] = EDGE_RULES,
-    max_key_degree: int = DEFAULT_MAX_KEY_DEGREE,
-    max_iterations: int = DEFAULT_MAX_ITERATIONS,
-    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
-    max_name_clusters: int = DEFAULT_MAX_NAME_CLUSTERS,
-    fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
-    fuzzy_margin: float = DEFAULT_FUZZY_MARGIN,
+    settings: Settings = DEFAULT_SETTINGS,
 ) -> Resolution:
     """Run all steps: links, enterprises, id changes and dropped keys of one night.
 
@@ -788,15 +791,12 @@ def resolve(
     rows = rows.localCheckpoint()
     lap("signatures")
     edges = rule_edges(rows, rules)
-    kept_edges, dropped_keys = guard_keys(rows, edges, max_key_degree)
+    kept_edges, dropped_keys = guard_keys(rows, edges, settings.max_key_degree)
     kept_edges = kept_edges.localCheckpoint()
-    labels, iterations = connected_components(kept_edges, max_iterations, checkpoint_every)
+    labels, iterations = connected_components(kept_edges, settings.max_iterations,
+                                              settings.checkpoint_every)
     lap("code_clusters")
-    linked = link_mentions(
-        rows, kept_edges, labels, max_name_clusters=max_name_clusters,
-        fuzzy_threshold=fuzzy_threshold, fuzzy_margin=fuzzy_margin,
-        max_iterations=max_iterations, checkpoint_every=checkpoint_every,
-    )
+    linked = link_mentions(rows, kept_edges, labels, settings)
     # From signatures back to their mentions.
     clustered = mention_signature.join(
         linked.join(rows.select("mention_id", "signature"), "mention_id").drop("mention_id"),
