@@ -159,3 +159,45 @@ def test_a_delta_night_links_as_a_full_night_would(cli_nights, spark, tmp_path):
             for r in pq.read_table(tmp_path / "full" / "links").to_pylist()}
     assert stats["mentions"] == len(delta) == len(full)
     assert full == delta
+
+
+JOINT_SUPERVISION_VIEWS = {
+    # view: the sources whose live, linked records it shows
+    "credit.dishonest_debtor": [("court", "dishonest_debtors", "true")],
+    "credit.abnormal_operation": [("aic", "abnormal_operations", "true")],
+    "credit.penalty": [("construction", "violations", "true"), ("food_drug", "penalties", "true"),
+                       ("price", "price_violations", "true"),
+                       ("quality", "product_inspections", "verdict = '不合格'")],
+    "credit.rating": [("state_tax", "credit_ratings", "true"), ("customs", "credit_ratings", "true")],
+    "credit.licence": [("construction", "qualifications", "true"), ("food_drug", "licenses", "true"),
+                       ("quality", "org_code_certificates", "true")],
+    "credit.judgment": [("court", "judgments", "true")],
+    "credit.arrears": [("local_tax", "arrears", "true")],
+}
+
+
+@pytest.mark.parametrize("view", sorted(JOINT_SUPERVISION_VIEWS))
+def test_joint_supervision_views_show_every_linked_live_record(cli_nights, view):
+    dsn = cli_nights["dsn"]
+    expected = 0
+    for agency, feed, condition in JOINT_SUPERVISION_VIEWS[view]:
+        [(count,)] = rows(dsn, f"""
+            select count(*) from ingest.{agency}__{feed} t join credit.record_link l
+              on l.agency = '{agency}' and l.feed = '{feed}' and l.record_id = t.record_id
+            where t.valid_to is null and t.op <> 'D' and {condition}""")  # noqa: S608 (constants)
+        expected += count
+    [(shown, unknown)] = rows(dsn, f"""
+        select count(*), count(*) filter (where e.enterprise_id is null)
+        from {view} v left join credit.enterprise e using (enterprise_id)""")  # noqa: S608
+    assert shown == expected > 0
+    assert unknown == 0
+
+
+def test_the_enterprise_profile_has_one_row_per_enterprise(cli_nights):
+    dsn = cli_nights["dsn"]
+    [(profiles, enterprises, registered)] = rows(dsn, """
+        select (select count(*) from credit.enterprise_profile),
+               (select count(*) from credit.enterprise),
+               (select count(*) from credit.enterprise_profile where registration_record_id is not null)""")
+    assert profiles == enterprises
+    assert registered > 0.5 * enterprises
