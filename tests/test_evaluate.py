@@ -2,7 +2,7 @@
 
 import pytest
 
-from xinyong.evaluate import TrueEnterprise, evaluate, score
+from xinyong.evaluate import TrueEnterprise, evaluate, evaluate_audits, score
 
 TRUTH = {("a", "f", "1"): "A", ("a", "f", "2"): "A", ("a", "f", "3"): "A", ("a", "f", "4"): "B"}
 
@@ -54,3 +54,15 @@ def test_evaluation_of_perfect_links_finds_no_error():
     report = evaluate({k: "P" + v for k, v in truth.items()}, truth, enterprises)
     assert report["scores"]["pairwise_f1"] == report["scores"]["bcubed_f1"] == 1.0
     assert report["branches_merged_with_head_office"] == report["renamed_enterprises_split"] == 0
+
+
+def test_audit_scores_map_reported_enterprises_to_true_ones():
+    truth = {("a", "f", "1"): "T1", ("a", "f", "2"): "T1", ("a", "f", "3"): "T2",
+             ("a", "f", "4"): "T3"}
+    predicted = {("a", "f", "1"): "E1", ("a", "f", "2"): "E1", ("a", "f", "3"): "E2",
+                 ("a", "f", "4"): "E3"}
+    audit_truth = {"A1": {"finding": {"T1", "T2"}, "near_miss": {"T3"}}}
+    findings = {("A1", "E1"), ("A1", "E3")}  # T1 found, T2 missed, near miss T3 reported
+    result = evaluate_audits(findings, predicted, truth, audit_truth)["A1"]
+    assert (result["correct"], result["precision"], result["recall"]) == (1, 0.5, 0.5)
+    assert result["near_misses_reported"] == 1

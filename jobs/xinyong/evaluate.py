@@ -216,3 +216,65 @@ def format_report(report: Mapping[str, object]) -> str:
     for feed, counts in per_feed.items():
         lines.append(f"{feed:<34}{counts['records']:>10,}{counts['split']:>8,}{counts['merged']:>8,}")
     return "\n".join(lines)
+
+
+# --- audits -----------------------------------------------------------------------------------
+
+def read_audit_truth(truth_dir: Path) -> dict[str, dict[str, set[str]]]:
+    """truth/audits.csv: per audit, the true enterprises it must report (``finding``) and the
+    planted near misses it must not (``near_miss``); empty when the set has none."""
+    path = truth_dir / "audits.csv"
+    truth: dict[str, dict[str, set[str]]] = {}
+    if not path.exists():
+        return truth
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            kinds = truth.setdefault(row["audit"], {"finding": set(), "near_miss": set()})
+            kinds.setdefault(row["expected"], set()).add(row["enterprise_id"])
+    return truth
+
+
+def read_findings(dsn: str) -> set[tuple[str, str]]:
+    from xinyong.warehouse.db import transaction
+
+    with transaction(dsn) as conn, conn.cursor() as cursor:
+        cursor.execute("select audit, enterprise_id from credit.audit_finding")
+        return {(a, e) for a, e in cursor.fetchall()}
+
+
+def evaluate_audits(findings: Iterable[tuple[str, str]], predicted: Mapping[RecordKey, str],
+                    truth: Mapping[RecordKey, str],
+                    audit_truth: Mapping[str, Mapping[str, set[str]]]) -> dict[str, dict[str, float]]:
+    """Per audit: precision and recall of the reported enterprises against the truth.
+
+    A reported enterprise stands for the true enterprise most of its records belong to;
+    ``near_misses_reported`` counts planted near misses the audit wrongly reported.
+    """
+    keys = set(predicted) & set(truth)
+    owner = _majority(Counter((predicted[k], truth[k]) for k in keys), 0)
+    reported: dict[str, set[str]] = {}
+    for audit, enterprise_id in findings:
+        reported.setdefault(audit, set()).add(owner.get(enterprise_id, f"?{enterprise_id}"))
+    result: dict[str, dict[str, float]] = {}
+    for audit in sorted(set(audit_truth) | set(reported)):
+        expected = set(audit_truth.get(audit, {}).get("finding", set()))
+        near = set(audit_truth.get(audit, {}).get("near_miss", set()))
+        got = reported.get(audit, set())
+        hits = len(got & expected)
+        result[audit] = {
+            "expected": len(expected), "reported": len(got), "correct": hits,
+            "precision": round(hits / len(got), 4) if got else 1.0,
+            "recall": round(hits / len(expected), 4) if expected else 1.0,
+            "near_misses": len(near), "near_misses_reported": len(got & near),
+        }
+    return result
+
+
+def format_audits(result: Mapping[str, Mapping[str, float]]) -> str:
+    lines = [f"{'audit':<6}{'expected':>10}{'reported':>10}{'correct':>9}{'precision':>11}{'recall':>8}"
+             f"{'near misses':>13}{'reported':>10}"]
+    for audit, r in result.items():
+        lines.append(f"{audit:<6}{r['expected']:>10,}{r['reported']:>10,}{r['correct']:>9,}"
+                     f"{r['precision']:>11.4f}{r['recall']:>8.4f}{r['near_misses']:>13,}"
+                     f"{r['near_misses_reported']:>10,}")
+    return "\n".join(lines)
