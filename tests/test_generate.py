@@ -8,9 +8,10 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,9 @@ def _read_xml(text: str) -> tuple[list[str], list[Row], str]:
         truncated = True
     for el in elements:
         fields = {child.tag: child.text or "" for child in el}
+        total = el.find("TotalValue")
+        if total is not None:
+            fields["currency"] = total.get("currency", "")
         ok = bool(el.get("id")) and el.get("op") in ("I", "U", "D")
         rows.append(Row(el.get("id"), el.get("op"), ok, fields))
     if truncated:
@@ -194,6 +198,7 @@ def test_same_seed_gives_identical_trees_whatever_the_workers(tmp_path: Path) ->
     a, b = tree_bytes(tmp_path / "a"), tree_bytes(tmp_path / "b")
     assert a.keys() == b.keys()
     assert [k for k in a if a[k] != b[k]] == []
+    assert "truth/audits.csv" in a
 
 
 def test_another_seed_gives_other_data(tmp_path: Path) -> None:
@@ -440,3 +445,222 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert (tmp_path / "truth/records.csv").exists()
     with pytest.raises(ValueError):
         generate(tmp_path / "x", GeneratorConfig(enterprises=10, nights=2, fault_night=2))
+
+
+# --- planted audits: truth/audits.csv -----------------------------------------------------
+
+AUDIT_CODES = ("A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8")
+NULLS = ("", "无", "/", "-", "NULL")
+Live = dict[tuple[str, str], dict[str, list[dict[str, Any]]]]
+
+
+def replay(out: Path) -> Live:
+    """Load every loaded delivery in date order as a loader would (I and U keep the row, D
+    drops the key; unusable rows are skipped) and return the live rows after the last night,
+    per (agency, feed) and truth enterprise id."""
+    owner = {(r["agency"], r["feed"], r["record_id"]): r["enterprise_id"]
+             for r in truth_csv(out, "records.csv") if r["status"] != "quarantined"}
+    state: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
+    deliveries = sorted(truth_csv(out, "deliveries.csv"), key=lambda d: d["folder"].rsplit("/", 1)[1])
+    for d in deliveries:
+        if d["status"] != "loaded":
+            continue
+        for name in CONTRACT[d["agency"]]:
+            feed = name.rsplit(".", 1)[0]
+            if feed == "judgments":
+                continue
+            records = state[(d["agency"], feed)]
+            for row in read_rows(out / d["folder"] / name, d["agency"])[1]:
+                if not row.usable:
+                    continue
+                assert (d["agency"], feed, row.record_id) in owner, row.record_id
+                if row.op == "D":
+                    records.pop(row.record_id or "", None)
+                else:
+                    records[row.record_id or ""] = row.fields
+    live: Live = {}
+    for (agency, feed), records in state.items():
+        by_enterprise: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for record_id, fields in records.items():
+            by_enterprise[owner[(agency, feed, record_id)]].append(fields)
+        live[(agency, feed)] = by_enterprise
+    return live
+
+
+def day_of(value: str | None) -> date | None:
+    """A delivered date in any of the contract's spellings; None for the null spellings."""
+    if value is None or value.strip() in NULLS:
+        return None
+    m = re.fullmatch(r"(\d{4})[-/年]?(\d{1,2})[-/月]?(\d{1,2})日?", value.strip())
+    assert m, value
+    return date(int(m[1]), int(m[2]), int(m[3]))
+
+
+def must_day(value: str) -> date:
+    d = day_of(value)
+    assert d is not None, value
+    return d
+
+
+def amount_of(value: str) -> Decimal:
+    return Decimal(value.replace(",", ""))
+
+
+@dataclass
+class AuditFacts:
+    """What a re-read of the deliveries says about the audits, computed apart from the generator."""
+
+    found: dict[str, set[str]]
+    activity_on_approval: set[str]       # A1: an activity dated exactly on the 核准日期
+    customs_equal_5x_vat: set[str]       # A2: a year with customs exactly 5 x VAT sales
+    declared_on_listing: set[str]        # A4: the last declaration on an open listing's 列入日期
+    penalty_spans: dict[str, list[int]]  # A8: last minus first of 3-agency penalty sets, in days
+
+
+def recompute(live: Live) -> AuditFacts:
+    def rows(agency: str, feed: str, enterprise: str) -> list[dict[str, Any]]:
+        return live.get((agency, feed), {}).get(enterprise, [])
+
+    enterprises = set().union(*(set(v) for v in live.values())) - {""}
+    found: dict[str, set[str]] = {a: set() for a in AUDIT_CODES}
+    facts = AuditFacts(found, set(), set(), set(), {})
+    status: dict[str, str] = {}
+    persons: dict[str, set[str]] = defaultdict(set)
+    for e in sorted(enterprises):
+        regs = rows("aic", "registrations", e)
+        approved = None
+        if regs:
+            reg = max(regs, key=lambda r: day_of(r["核准日期"]) or date.min)
+            status[e], approved = reg["登记状态"], day_of(reg["核准日期"])
+        for r in regs:
+            persons[e].add(r["法定代表人证件号码"])
+        for r in rows("public_security", "seal_filings", e):
+            persons[e].add(r["fddbr_sfzh"])
+        vat = rows("state_tax", "vat_returns", e)
+        customs = rows("customs", "declarations", e)
+        local = rows("local_tax", "declarations", e)
+        activity = ([must_day(r["sbrq"]) for r in vat] + [must_day(r["sssqq"]) for r in local]
+                    + [must_day(r["DeclareDate"]) for r in customs])
+        if status.get(e) in ("注销", "吊销") and approved:
+            if any(d > approved for d in activity):
+                found["A1"].add(e)
+            if approved in activity:
+                facts.activity_on_approval.add(e)
+        customs_cny: dict[int, Decimal] = defaultdict(Decimal)
+        for r in customs:
+            rate = {"USD": 7, "CNY": 1}[r["currency"]]
+            customs_cny[must_day(r["DeclareDate"]).year] += amount_of(r["TotalValue"]) * rate
+        sales: dict[int, Decimal] = defaultdict(Decimal)
+        for r in vat:
+            sales[int(r["sssq"][:4])] += amount_of(r["xse"])
+        if any(value > 5 * sales[year] for year, value in customs_cny.items()):
+            found["A2"].add(e)
+        if any(value == 5 * sales[year] and value for year, value in customs_cny.items()):
+            facts.customs_equal_5x_vat.add(e)
+        published = [must_day(r["fbrq"]) for r in rows("court", "dishonest_debtors", e)
+                     if r["lxqk"] == "全部未履行"]
+        issued = ([must_day(r["发证日期"]) for r in rows("construction", "qualifications", e)]
+                  + [must_day(r["发证日期"]) for r in rows("food_drug", "licenses", e)])
+        if any(i > p for i in issued for p in published):
+            found["A3"].add(e)
+        listed = [must_day(r["列入日期"]) for r in rows("aic", "abnormal_operations", e)
+                  if day_of(r.get("移出日期")) is None]
+        declared = [must_day(r["DeclareDate"]) for r in customs]
+        if any(d >= ld for d in declared for ld in listed):
+            found["A4"].add(e)
+            if max(declared) in listed:
+                facts.declared_on_listing.add(e)
+        if status.get(e) == "存续" and len(vat) >= 12 and not local:
+            found["A5"].add(e)
+        rated_a = {int(r["pjnd"]) for r in rows("state_tax", "credit_ratings", e) if r["xydj"] == "A"}
+        if any(must_day(r["ggrq"]).year in rated_a for r in rows("local_tax", "arrears", e)):
+            found["A6"].add(e)
+        penalties = sorted(
+            [(must_day(r["决定日期"]), "construction") for r in rows("construction", "violations", e)]
+            + [(must_day(r["处罚日期"]), "food_drug") for r in rows("food_drug", "penalties", e)]
+            + [(must_day(r["决定日期"]), "price") for r in rows("price", "price_violations", e)]
+            + [(must_day(r["抽查日期"]), "quality") for r in rows("quality", "product_inspections", e)
+               if r["检验结论"] == "不合格"])
+        for i, (first, _) in enumerate(penalties):
+            agencies: dict[str, date] = {}
+            for d, agency in penalties[i:]:
+                agencies.setdefault(agency, d)
+            if len(agencies) >= 3:  # the earliest set of three agencies from this first penalty
+                span = (sorted(agencies.values())[2] - first).days
+                facts.penalty_spans.setdefault(e, []).append(span)
+                if span <= 365:
+                    found["A8"].add(e)
+    # A7: persons by valid resident identity number, after removing formatting noise.
+    debtors = set(live.get(("court", "dishonest_debtors"), {})) - {""}
+    by_person: dict[str, set[str]] = defaultdict(set)
+    for e, numbers in persons.items():
+        for number in numbers:
+            clean = clean_code(number)
+            if clean and is_valid_idcard(clean):
+                by_person[clean].add(e)
+    for group in by_person.values():
+        for debtor in group & debtors:
+            others = {o for o in group - {debtor} if status.get(o) == "存续"}
+            if others:
+                found["A7"] |= {debtor, *others}
+    return facts
+
+
+def audit_truth(out: Path) -> dict[str, dict[str, set[str]]]:
+    truth: dict[str, dict[str, set[str]]] = {a: {"finding": set(), "near_miss": set()} for a in AUDIT_CODES}
+    for row in truth_csv(out, "audits.csv"):
+        truth[row["audit"]][row["expected"]].add(row["enterprise_id"])
+    return truth
+
+
+@pytest.fixture(scope="module")
+def dirty_audits(dirty: Path) -> tuple[dict[str, dict[str, set[str]]], AuditFacts]:
+    return audit_truth(dirty), recompute(replay(dirty))
+
+
+def test_audit_truth_has_findings_and_near_misses_for_every_audit(dirty: Path, tmp_path: Path) -> None:
+    rows = truth_csv(dirty, "audits.csv")
+    assert list(rows[0]) == ["audit", "enterprise_id", "expected"]
+    pairs = [(r["audit"], r["enterprise_id"]) for r in rows]
+    assert len(pairs) == len(set(pairs)), "one row per (audit, enterprise)"
+    known = {e["enterprise_id"] for e in truth_csv(dirty, "enterprises.csv")}
+    assert {e for _, e in pairs} <= known
+    kinds = Counter((r["audit"], r["expected"]) for r in rows)
+    assert all(kinds[(a, "finding")] >= 3 and kinds[(a, "near_miss")] >= 2 for a in AUDIT_CODES), kinds
+    summary = json.loads((dirty / "truth/summary.json").read_text())
+    assert summary["audits"] == {a: {"finding": kinds[(a, "finding")], "near_miss": kinds[(a, "near_miss")]}
+                                 for a in AUDIT_CODES}
+    # A set as small as the night tests' still has both kinds for every audit.
+    generate(tmp_path, GeneratorConfig(enterprises=150, nights=3, seed=11, problem_rate=0.03,
+                                       fault_night=2, workers=1))
+    small = Counter((r["audit"], r["expected"]) for r in truth_csv(tmp_path, "audits.csv"))
+    assert all(small[(a, "finding")] >= 2 and small[(a, "near_miss")] >= 1 for a in AUDIT_CODES), small
+
+
+def test_audit_truth_is_deterministic_for_a_seed(tmp_path: Path) -> None:
+    config = dict(enterprises=300, nights=2, problem_rate=0.03, seed=5)
+    generate(tmp_path / "a", GeneratorConfig(workers=1, **config))  # type: ignore[arg-type]
+    generate(tmp_path / "b", GeneratorConfig(workers=2, chunk_size=70, **config))  # type: ignore[arg-type]
+    generate(tmp_path / "c", GeneratorConfig(workers=1, **{**config, "seed": 6}))  # type: ignore[arg-type]
+    a, b, c = ((tmp_path / x / "truth/audits.csv").read_bytes() for x in "abc")
+    assert a == b and a != c
+
+
+def test_audit_findings_match_a_replay_of_the_deliveries(
+        dirty_audits: tuple[dict[str, dict[str, set[str]]], AuditFacts]) -> None:
+    """Every finding, and nothing else, is what the rules say about the delivered records."""
+    truth, facts = dirty_audits
+    for audit in AUDIT_CODES:
+        assert facts.found[audit] == truth[audit]["finding"], audit
+        assert not facts.found[audit] & truth[audit]["near_miss"], audit
+
+
+def test_planted_edges_are_in_the_deliveries(
+        dirty_audits: tuple[dict[str, dict[str, set[str]]], AuditFacts]) -> None:
+    truth, facts = dirty_audits
+    assert facts.activity_on_approval & truth["A1"]["near_miss"]  # activity on the 核准日期
+    assert facts.customs_equal_5x_vat & truth["A2"]["near_miss"]  # exactly 5 x VAT
+    assert facts.declared_on_listing & truth["A4"]["finding"]     # declared on the 列入日期
+    spans = {e: min(s) for e, s in facts.penalty_spans.items()}
+    assert any(spans.get(e) == 365 for e in truth["A8"]["finding"])
+    assert any(spans.get(e) == 366 for e in truth["A8"]["near_miss"])

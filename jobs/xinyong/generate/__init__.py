@@ -21,7 +21,14 @@ Truth files (UTF-8 CSV with a header):
   files of loaded deliveries (the rows of file_reconciliation).
 - problems.csv: kind, agency, file, batch_date, count -- field and row problems per file
   (batch_date empty: summed over nights), file problems per delivered file.
-- summary.json: configuration, nights, totals per problem kind, records per file.
+- audits.csv: audit, enterprise_id, expected -- the cross-audits of AUDITS.md: ``finding``
+  for every enterprise an audit must report (the rules applied in Python to the live records
+  after the last night, accidental findings included; both enterprises for A7), ``near_miss``
+  for the planted near misses it must not report. Every audit is planted with positives and
+  near misses at fixed shares of the enterprises (a minimum count for small sets); see
+  audits.py for the scenarios and how the truth is computed.
+- summary.json: configuration, nights, totals per problem kind, records per file, audit
+  truth counts.
 
 Nights: the first delivery of every agency is ``full`` (its whole history, all ``I``), the
 following nights are ``delta`` (new records ``I``, corrections ``U``, deletions ``D``).
@@ -38,7 +45,9 @@ occurs twice in a merged file.
 
 The generator writes everything streaming: the parent process holds the world (numpy arrays)
 and one open file per delivered file; workers return the encoded bytes of a range of
-enterprises and the parent appends them, hashing and counting as it writes.
+enterprises and the parent appends them, hashing and counting as it writes. The workers also
+return each enterprise's audit truth lines and one byte of A7 facts, which the parent merges
+(A7 groups enterprises by their legal representative, so it is settled at the end).
 """
 
 from __future__ import annotations
@@ -58,6 +67,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from xinyong.generate.audits import AuditsWriter
 from xinyong.generate.feeds import (
     AGENCIES,
     FEEDS,
@@ -114,6 +124,7 @@ class GenerationReport:
     elapsed: float
     peak_rss_mb: float
     peak_rss_workers_mb: float
+    audits: dict[str, dict[str, int]] = field(default_factory=dict)  # audit -> expected -> rows
 
     @property
     def records_per_second(self) -> float:
@@ -126,6 +137,9 @@ class GenerationReport:
         lines.append(f"deliveries: {dict(statuses)}")
         lines.append(f"problems injected: {sum(self.problems.values()):,} "
                      f"in {len(self.problems)} kinds")
+        if self.audits:
+            lines.append("audit truth (findings/near misses): " + ", ".join(
+                f"{a} {c['finding']}/{c['near_miss']}" for a, c in self.audits.items()))
         lines.append(f"{self.enterprises:,} enterprises, {self.elapsed:.1f} s, "
                      f"{self.records_per_second:,.0f} records/s, peak RSS parent "
                      f"{self.peak_rss_mb:.0f} MB, workers {self.peak_rss_workers_mb:.0f} MB")
@@ -173,6 +187,7 @@ def generate(out_dir: Path, config: GeneratorConfig) -> GenerationReport:
     problems: dict[int, Counter[str]] = {f: Counter() for f in range(len(FEEDS))}
     last_rows: dict[Key, tuple[list[str], int]] = {}
     quarantined: Counter[Key] = Counter()
+    audits = AuditsWriter(truth, n)
     with open(truth / "records.csv", "wb") as records, \
             open(truth / "enterprises.csv", "wb") as enterprises:
         records.write(RECORDS_HEADER.encode())
@@ -186,6 +201,7 @@ def generate(out_dir: Path, config: GeneratorConfig) -> GenerationReport:
                 problems[f].update(counts)
             records.write(result.truth_records)
             enterprises.write(result.truth_enterprises)
+            audits.add(result.lo, result.truth_audits, result.a7_flags)
             if result.lo == 0:
                 for key in layout.unparseable:
                     writers[key].write(_unparseable_row(key, layout.files[key]), 1)
@@ -195,6 +211,7 @@ def generate(out_dir: Path, config: GeneratorConfig) -> GenerationReport:
             quarantined[truncated] += 1
     for key, writer in writers.items():
         writer.close(with_footer=key != truncated)
+    audit_counts = audits.finish(world)
 
     _write_manifests(landing, layout, writers)
     _write_truth(truth, config, layout, writers, quarantined, problems)
@@ -211,10 +228,12 @@ def generate(out_dir: Path, config: GeneratorConfig) -> GenerationReport:
         problems=dict(totals), elapsed=elapsed,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         peak_rss_workers_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        audits=audit_counts,
     )
     summary = json.loads((truth / "summary.json").read_text())
     summary["records_per_file"] = report.records_per_file
     summary["records"] = report.records
+    summary["audits"] = audit_counts
     (truth / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return report
 

@@ -11,6 +11,12 @@ about 42.7 million records): vat_returns 23, declarations (local tax) 18, declar
 registrations 1, judgments 0.8, licenses 0.4, product_inspections 0.3, qualifications 0.25,
 name_changes 0.2, credit_ratings.csv 0.12, abnormal_operations 0.1, penalties 0.08,
 arrears 0.06, dishonest_debtors 0.05, price_violations 0.04, violations 0.03.
+
+Planted audit cases (``Ent.plant``, see audits.py) change the history of their enterprise
+only: an extra or re-dated record, a history cut short, customs values made from the VAT
+sales, the one listing, rating, announcement or debtor record of the scenario, with the dates
+``audits.plan`` put in ``Ent.memo``. VAT and customs histories both start in 2019, so A2
+compares years that both agencies deliver.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from xinyong.generate.audits import A3_PLANTS, cents, debtor_record
 from xinyong.generate.feeds import FEEDS, compact, iso
 from xinyong.generate.problems import Injector
 from xinyong.generate.world import (
@@ -38,6 +45,29 @@ from xinyong.generate.world import (
     FOOD_DRUG,
     GIVEN_CHARS,
     MAKER,
+    P_A1_NEXT_DAY,
+    P_A1_SAME_DAY,
+    P_A1_ZOMBIE,
+    P_A2_EQUAL,
+    P_A2_USD_OVER,
+    P_A2_WITHIN,
+    P_A4_AFTER,
+    P_A4_BEFORE,
+    P_A4_ON_DAY,
+    P_A4_REMOVED,
+    P_A5_ELEVEN,
+    P_A5_TWELVE,
+    P_A6_OTHER_YEAR,
+    P_A6_RATED_B,
+    P_A6_SAME_YEAR,
+    P_A7_DEBTOR,
+    P_A7_NEAR_CANCELLED,
+    P_A7_NEAR_DEBTOR,
+    P_A7_NEAR_OPERATING,
+    P_A7_PARTNER,
+    P_A8_EDGE,
+    P_A8_PASSED,
+    P_A8_SPREAD,
     RETAIL,
     STATUSES,
     SURNAMES,
@@ -50,7 +80,13 @@ from xinyong.ids import org_check_char
 Item = tuple[Any, ...]
 VAT_START = date(2019, 1, 1).toordinal()
 LOCAL_START = date(2019, 1, 1).toordinal()
-CUSTOMS_START = date(2017, 1, 1).toordinal()
+CUSTOMS_START = date(2019, 1, 1).toordinal()  # as VAT: A2 compares the years of both
+# Planted audit scenarios (world.py, audits.py) whose records the builders shape.
+A2_REBUILT = (P_A2_USD_OVER, P_A2_EQUAL, P_A2_WITHIN)
+A4_PLANTS = (P_A4_AFTER, P_A4_ON_DAY, P_A4_REMOVED, P_A4_BEFORE)
+A6_PLANTS = (P_A6_SAME_YEAR, P_A6_OTHER_YEAR, P_A6_RATED_B)
+A7_PARTNERS = (P_A7_PARTNER, P_A7_NEAR_CANCELLED, P_A7_NEAR_OPERATING)
+A8_PLANTS = (P_A8_EDGE, P_A8_SPREAD, P_A8_PASSED)
 COURT_START = date(2012, 1, 1).toordinal()
 ORG_CERT_END = date(2018, 6, 30).toordinal()
 YEAR = 365.25
@@ -83,6 +119,17 @@ def _money(x: float) -> str:
     return f"{x:.2f}"
 
 
+def _yuan(amount: int) -> str:
+    return f"{amount // 100}.{amount % 100:02d}"
+
+
+def _split(total: int, parts: int, rng: random.Random) -> list[int]:
+    """total as parts positive integers (fewer when total is small)."""
+    parts = max(1, min(parts, total))
+    cuts = sorted(rng.sample(range(1, total), parts - 1)) if parts > 1 else []
+    return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
+
+
 def _person(rng: random.Random) -> str:
     given = rng.choice(GIVEN_CHARS) + (rng.choice(GIVEN_CHARS) if rng.random() < 0.7 else "")
     return rng.choice(SURNAMES) + given
@@ -104,6 +151,8 @@ class Builder(ABC):
         if not e.end:
             return self.last
         if e.flags & F_ZOMBIE:
+            if e.plant == P_A1_ZOMBIE:  # long enough for a VAT return after the end (A1)
+                return min(self.last, e.end + 150 + int(rng.random() * 500))
             return min(self.last, e.end + 60 + int(rng.random() * 600))
         return e.end
 
@@ -184,6 +233,8 @@ _ABNORMAL_OUT = "已补报年度报告并申请移出"
 
 class AbnormalOperations(Builder):
     def history(self, e: Ent, rng: random.Random) -> list[Item]:
+        if e.plant in A4_PLANTS:  # one listing, open or removed (A4)
+            return [(e.memo["listed"], rng.choice(_ABNORMAL_IN), e.memo["removed"])]
         stop = e.end or self.last
         days = _events(rng, e.est + 365, stop, 0.012)
         if e.end and e.status != 4 and rng.random() < 0.12:
@@ -215,6 +266,7 @@ class VatReturns(Builder):
         step = 1 if e.flags & F_MONTHLY else 3
         scale = e.capital * (300.0 if not e.flags & F_LOW_VAT else 2.0) * step
         rate = 0.01 + rng.random() * 0.05
+        whole = e.plant in A2_REBUILT  # whole yuan: 5 x VAT is exact in any arithmetic (A2)
         y, m = _ym(start)
         m = ((m - 1) // step + 1) * step  # first period end at or after the start
         items = []
@@ -224,12 +276,29 @@ class VatReturns(Builder):
             if filed > stop:
                 break
             sales = 0.0 if rng.random() < 0.08 else scale * (0.3 + rng.random() * 1.4)
+            if whole:
+                sales = float(round(sales))
             tax = sales * rate
             paid = tax if rng.random() < 0.9 else tax * rng.random()
             items.append((filed, f"{y}{m:02d}", _money(sales), _money(tax), _money(paid)))
             m += step
             if m > 12:
                 y, m = y + 1, m - 12
+        return self._planted(e, items) if e.plant else items
+
+    def _planted(self, e: Ent, items: list[Item]) -> list[Item]:
+        if e.plant == P_A1_SAME_DAY and items:  # the last return filed on the 核准日期
+            items[-1] = (e.end, *items[-1][1:])
+        elif e.plant in (P_A5_TWELVE, P_A5_ELEVEN):  # exactly 12 or 11 returns (A5)
+            keep = 12 if e.plant == P_A5_TWELVE else 11
+            items = [item for item in items if item[0] <= self.d0][-keep:]
+        elif e.plant in A2_REBUILT:  # the sales per year the customs values are made from
+            sales: dict[int, int] = {}
+            for item in items:
+                if item[0] <= self.d0:
+                    year = int(item[1][:4])
+                    sales[year] = sales.get(year, 0) + cents(item[2])
+            e.memo["sales"] = sales
         return items
 
     def row(self, e: Ent, item: Item, rid: str, op: str, as_of: int) -> list[str]:
@@ -247,10 +316,16 @@ class StateCreditRatings(Builder):
             return []
         items = []
         stop = e.end or self.last
+        forced: dict[int, str | None] = e.memo.get("ratings", {}) if e.plant in A6_PLANTS else {}
         for year in range(2014, 2026):
-            if e.est <= _month_start(year, 1) and stop >= _month_start(year + 1, 1) and rng.random() < 0.36:
-                items.append((_month_start(year + 1, 4) + int(rng.random() * 60), year,
-                              rng.choice(_RATINGS)))
+            if e.est <= _month_start(year, 1) and stop >= _month_start(year + 1, 1):
+                if year in forced:  # the ratings of the planted years (A6); None: not rated
+                    level = forced[year]
+                    if level is not None:
+                        items.append((_month_start(year + 1, 4) + int(rng.random() * 60), year, level))
+                elif rng.random() < 0.36:
+                    items.append((_month_start(year + 1, 4) + int(rng.random() * 60), year,
+                                  rng.choice(_RATINGS)))
         return items
 
     def row(self, e: Ent, item: Item, rid: str, op: str, as_of: int) -> list[str]:
@@ -301,6 +376,8 @@ class LocalDeclarations(Builder):
 
 class Arrears(Builder):
     def history(self, e: Ent, rng: random.Random) -> list[Item]:
+        if e.plant in A6_PLANTS:  # one announcement, in the planted year (A6)
+            return [(e.memo["arrears"], _money(e.capital * (5 + rng.random() * 80)), rng.choice(_LEVIES))]
         rate = 0.008 if not e.end else 0.02
         return [(day, _money(e.capital * (5 + rng.random() * 80)), rng.choice(_LEVIES))
                 for day in _events(rng, max(e.est, LOCAL_START), e.end or self.last, rate)]
@@ -372,6 +449,12 @@ class ProductInspections(Builder):
                              for d in days]
         if e.flags & F_MULTI_PEN:  # one of several penalties within a year (A8)
             items.append((_multi_pen_day(e, 0), rng.choice(_PRODUCTS), True, rng.choice(_DEFECTS)))
+        if e.plant in A8_PLANTS:  # only the planted failures (A8), and inspections passed
+            items = [(d, product, False, defect) for d, product, _, defect in items]
+            items += [(d, rng.choice(_PRODUCTS), True, rng.choice(_DEFECTS))
+                      for d in e.memo["penalties"].get("quality", ())]
+            items += [(d, rng.choice(_PRODUCTS), False, rng.choice(_DEFECTS))
+                      for d in e.memo.get("passed", ())]
         return sorted(items)
 
     def row(self, e: Ent, item: Item, rid: str, op: str, as_of: int) -> list[str]:
@@ -400,8 +483,10 @@ class CustomsDeclarations(Builder):
     def history(self, e: Ent, rng: random.Random) -> list[Item]:
         if not e.flags & F_TRADER:
             return []
+        if e.plant in A2_REBUILT:
+            return self._rebuilt(e, rng)
         start, stop = max(e.est, CUSTOMS_START), self.active_until(e, rng)
-        lam = 0.3 + rng.random() * 1.2
+        lam = (0.3 + rng.random() * 1.2) * 1.25  # declarations a month (history since 2019)
         usd = rng.random() < 0.7
         scale = e.capital * (40.0 if not e.flags & F_LOW_VAT else 400.0)
         items = []
@@ -420,6 +505,58 @@ class CustomsDeclarations(Builder):
                                   _money(value if usd else value * 7), rng.choice(_HS),
                                   rng.random() < 0.85))
             y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        if e.plant:
+            items = self._planted(e, rng, items, scale, usd)
+        items.sort()
+        return items
+
+    def _planted(self, e: Ent, rng: random.Random, items: list[Item], scale: float,
+                 usd: bool) -> list[Item]:
+        """A1: a declaration the day after or on the 核准日期; A4: declarations around the listing."""
+        day = None
+        if e.plant == P_A1_NEXT_DAY:
+            day = e.end + 1
+        elif e.plant == P_A1_SAME_DAY:
+            day = e.end
+        elif e.plant in (P_A4_AFTER, P_A4_REMOVED):
+            day = e.memo["after"]
+        elif e.plant in (P_A4_ON_DAY, P_A4_BEFORE):  # trading stops with the listing (or the day before)
+            day = e.memo["listed"] - (1 if e.plant == P_A4_BEFORE else 0)
+            items = [item for item in items if item[0] < day]
+        if day is not None:
+            value = scale * (0.2 + rng.random() * 2)
+            items.append(_declaration(rng, day, "USD" if usd else "CNY", _money(value if usd else value * 7)))
+        return items
+
+    def _rebuilt(self, e: Ent, rng: random.Random) -> list[Item]:
+        """A2: customs values made from the VAT sales of each year, one year at the edge."""
+        sales = {y: s for y, s in e.memo.get("sales", {}).items() if s > 0}
+        if not sales:
+            return []
+        est_year = date.fromordinal(e.est).year
+        full = [y for y in sorted(sales) if est_year < y <= 2025] or sorted(sales)
+        special = rng.choice(full)
+        currency = "CNY" if e.plant == P_A2_EQUAL else "USD"
+        items = []
+        for year, vat in sorted(sales.items()):
+            if year == special:
+                if e.plant == P_A2_EQUAL:  # exactly 5 x VAT, whole yuan
+                    total = 5 * vat
+                elif e.plant == P_A2_USD_OVER:  # x7 just above 5 x VAT, unconverted far below
+                    total = 5 * vat // 7 + 1
+                else:  # x7 just below 5 x VAT
+                    total = 5 * vat // 7 - 1
+            else:
+                total = int(vat * (0.2 + rng.random()) / (1 if currency == "CNY" else 7))
+            whole = currency == "CNY"
+            if (total // 100 if whole else total) <= 0:
+                continue
+            parts = _split(total // 100 if whole else total, 1 + int(rng.random() * 4), rng)
+            lo = max(e.est, date(year, 1, 1).toordinal())
+            hi = min(date(year, 12, 31).toordinal(), self.d0 - 1)
+            days = sorted(lo + int(rng.random() * (hi - lo + 1)) for _ in parts)
+            items += [_declaration(rng, day, currency, _yuan(part * 100 if whole else part))
+                      for day, part in zip(days, parts, strict=True)]
         items.sort()
         return items
 
@@ -428,6 +565,11 @@ class CustomsDeclarations(Builder):
         scc = e.uscc if item[6] and e.uscc and day >= e.uscc_date else ""
         return [rid, op, item[1], e.customs, e.name_at(day), scc, item[2], compact(day),
                 item[3], item[4], item[5]]
+
+
+def _declaration(rng: random.Random, day: int, currency: str, value: str) -> Item:
+    return (day, f"{rng.choice(_PORTS)}{date.fromordinal(day).year}{int(rng.random() * 1e10):010d}",
+            "E" if rng.random() < 0.6 else "I", currency, value, rng.choice(_HS), rng.random() < 0.85)
 
 
 _LEVELS = ("高级认证企业", "一般认证企业", "一般信用企业", "一般信用企业", "失信企业")
@@ -468,6 +610,8 @@ class Qualifications(Builder):
         while day <= stop:
             items.append((day, cert, rng.choice(_QUALIFICATIONS), issuer))
             day += 5 * 365 + int(rng.random() * 40)
+        if e.plant in A3_PLANTS and items:  # the debtor record is published around it (A3)
+            e.memo["last_issue"] = items[-1][0]
         return items
 
     def row(self, e: Ent, item: Item, rid: str, op: str, as_of: int) -> list[str]:
@@ -492,6 +636,8 @@ class Violations(Builder):
                 if e.industry_flags & CONSTRUCTION else [])
         if e.flags & F_MULTI_PEN:
             days.append(_multi_pen_day(e, 1))
+        if e.plant in A8_PLANTS:  # only the planted penalties (A8)
+            days = list(e.memo["penalties"].get("construction", ()))
         return [(d, f"{e.city}市{rng.choice(('滨河家园', '锦绣华庭', '阳光花园', '翰林苑'))}"
                  f"{int(rng.random() * 9) + 1}期工程", rng.choice(_VIOLATIONS), rng.choice(_DECISIONS))
                 for d in sorted(days)]
@@ -529,6 +675,8 @@ class Licenses(Builder):
         while day <= stop:
             items.append((day, number, rng.choice(_SCOPES)))
             day += 5 * 365 + int(rng.random() * 60)
+        if e.plant in A3_PLANTS and items:  # the debtor record is published around it (A3)
+            e.memo["last_issue"] = items[-1][0]
         return items
 
     def row(self, e: Ent, item: Item, rid: str, op: str, as_of: int) -> list[str]:
@@ -550,6 +698,8 @@ class Penalties(Builder):
                 if e.industry_flags & FOOD_DRUG else [])
         if e.flags & F_MULTI_PEN:
             days.append(_multi_pen_day(e, 2))
+        if e.plant in A8_PLANTS:
+            days = list(e.memo["penalties"].get("food_drug", ()))
         items = []
         for d in sorted(days):
             amount = 1000 * (1 + int(rng.random() * 50))
@@ -577,6 +727,8 @@ class PriceViolations(Builder):
                 if e.industry_flags & RETAIL else [])
         if e.flags & F_MULTI_PEN:
             days.append(_multi_pen_day(e, 3))
+        if e.plant in A8_PLANTS:
+            days = list(e.memo["penalties"].get("price", ()))
         return [(d, rng.choice(_PRICE_FACTS), rng.choice(_PRICE_BASIS),
                  str(500 * (1 + int(rng.random() * 20))), rng.random()) for d in sorted(days)]
 
@@ -676,6 +828,10 @@ _CONDUCT = ("有履行能力而拒不履行生效法律文书确定义务", "以
 
 class DishonestDebtors(Builder):
     def history(self, e: Ent, rng: random.Random) -> list[Item]:
+        if e.plant:
+            planted = self._planted(e, rng)
+            if planted is not None:
+                return planted
         rate = 0.004 if not e.end else 0.02
         items = []
         for day in _events(rng, max(e.est + 200, COURT_START), e.end or self.last, rate):
@@ -684,6 +840,22 @@ class DishonestDebtors(Builder):
                 items.append((published, day, int(rng.random() * 9000) + 100,
                               rng.choice(_PERFORMANCE), rng.choice(_CONDUCT)))
         return items
+
+    def _planted(self, e: Ent, rng: random.Random) -> list[Item] | None:
+        """The one record of the A3 and A7 debtors; none for A7's other enterprises."""
+        if e.plant in A7_PARTNERS:
+            return []
+        if e.plant in A3_PLANTS:
+            record = debtor_record(e, rng)
+        elif e.plant in (P_A7_DEBTOR, P_A7_NEAR_DEBTOR):
+            record = e.memo["debtor"]
+        else:
+            return None
+        if record is None:
+            return []
+        published, performance = record
+        return [(published, published - 20 - int(rng.random() * 90), int(rng.random() * 9000) + 100,
+                 performance, rng.choice(_CONDUCT))]
 
     def row(self, e: Ent, item: Item, rid: str, op: str, as_of: int) -> list[str]:
         published, filed, number, performance, conduct = item

@@ -4,6 +4,10 @@ Runs in the worker processes. The world and the plan are module state inherited 
 a task is just (lo, hi). One enterprise is materialised once and then written into every
 file; its random numbers come from generators seeded by (seed, enterprise), so the output
 does not depend on the number of workers or on the chunk boundaries.
+
+While it writes an enterprise's rows the worker keeps the final version of each of its
+records in the audited feeds; once all its feeds are written, ``audits.evaluate`` turns them
+into the enterprise's audit truth lines and A7 facts, and they are dropped.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from xinyong.generate.agencies import BUILDERS, Builder, Item
+from xinyong.generate.audits import AUDIT_FEEDS, evaluate, plan
 from xinyong.generate.feeds import FEEDS, RESERVED, FeedSpec, Renderer, iso, make_renderer
 from xinyong.generate.problems import FilePlan, Injector
 from xinyong.generate.world import RARE_CHARS, STATUSES, Ent, World, enterprise
@@ -46,6 +51,8 @@ class ChunkResult:
     truth_records: bytes
     truth_enterprises: bytes
     problems: dict[int, Counter[str]]
+    truth_audits: bytes        # audit,enterprise_id,expected lines (A7 apart), enterprise order
+    a7_flags: bytes            # one byte of A7 flags per enterprise of the chunk
 
 
 _STATE: dict[str, object] = {}
@@ -113,19 +120,37 @@ class _Chunk:
         self.last_rows: dict[Key, tuple[list[str], int]] = {}
         self.truth: list[str] = []
         self._spare = 0
+        self.arng = random.Random()
+        # The final version of every record of the audited feeds (number -> fields, None when
+        # deleted), and the night of that version for the records replaced or deleted.
+        self.final: list[dict[int, list[str] | None] | None] = [
+            {} if f in AUDIT_FEEDS else None for f in range(len(FEEDS))]
+        self.final_night: dict[tuple[int, int], int] = {}
 
     def run(self, lo: int, hi: int) -> ChunkResult:
         ents: list[str] = []
+        audits: list[str] = []
+        a7 = bytearray(hi - lo)
         seed = self.plan.seed
+        final = self.final
         for i in range(lo, hi):
             e = enterprise(self.w, i)
             rare = any(ch in RARE_CHARS for ch in e.name)
             self.rng.seed(seed * 7_919_993 + i)
             self.prng.seed(seed * 6_700_417 + i)
+            if e.plant:
+                self.arng.seed(seed * 5_003_227 + i)
+                plan(e, self.plan.nights, self.arng)
             for f in range(len(FEEDS)):
                 written = self._feed(f, e)
                 if rare and written and FEEDS[f].encoding == "gb18030":
                     self.problems[f]["gb18030_only_char"] += written
+            lines, a7[i - lo] = evaluate(e, final)
+            audits.extend(lines)
+            for records in final:
+                if records:
+                    records.clear()
+            self.final_night.clear()
             head = int(self.w.head[i])
             ents.append(",".join((
                 e.eid, e.name, e.uscc, e.regno, e.org, e.taxno, e.customs,
@@ -143,6 +168,7 @@ class _Chunk:
             last_rows=self.last_rows, truth_records="".join(self.truth).encode(),
             truth_enterprises="".join(ents).encode(),
             problems={f: c for f, c in self.problems.items() if c},
+            truth_audits="".join(audits).encode(), a7_flags=bytes(a7),
         )
 
     def _feed(self, f: int, e: Ent) -> int:
@@ -227,6 +253,13 @@ class _Chunk:
         quote = False
         spoiled = None
         r = self.prng.random()
+        final = self.final[f]
+        if final is not None:  # the record as it stands after this night (for the audit truth)
+            if op == "I":  # a record's first row: its U and D rows come later, on later nights
+                final[number] = fields.copy() if r < inj.row_rate else fields
+            elif self.final_night.get((f, number), -1) <= k:  # scheduled and random updates
+                self.final_night[(f, number)] = k
+                final[number] = None if op == "D" else fields.copy() if r < inj.row_rate else fields
         if r < inj.row_rate:
             quote = inj.apply(fields, e, item[0])
         elif r < inj.row_rate + inj.sacrifice_rate and self._spare >= FEEDS[f].stride - RESERVED:

@@ -4,12 +4,17 @@ The world is a set of compact numpy arrays (one entry per enterprise or person) 
 in the parent process and shared with the worker processes by fork. Strings are only made
 when a worker turns one enterprise into an :class:`Ent` for the records it writes, so memory
 stays flat (about 100 bytes per enterprise) even at 750,000 enterprises.
+
+The world also plants the cross-audit cases of AUDITS.md (``plant``, scenarios ``P_*``): which
+enterprises, and the flags, customs codes and legal representatives they need; audits.py
+describes the scenarios and computes the exact truth.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -112,6 +117,29 @@ ALIVE, OPERATING, REVOKED, CANCELLED, MOVED = range(5)
 F_TRADER, F_ZOMBIE, F_RARE, F_NO_VAT, F_NO_LOCAL, F_LOW_VAT, F_MULTI_PEN, F_MONTHLY = (
     1 << i for i in range(8))
 
+# Planted audit cases (AUDITS.md A1-A8, see audits.py): one scenario per planted enterprise.
+# "pos" scenarios meet the audit's rule, "near" ones are its near misses (must not be reported).
+(P_NONE, P_A1_ZOMBIE, P_A1_NEXT_DAY, P_A1_SAME_DAY, P_A2_LOW_VAT, P_A2_USD_OVER, P_A2_EQUAL,
+ P_A2_WITHIN, P_A3_AFTER, P_A3_PARTIAL, P_A3_SAME_DAY, P_A4_AFTER, P_A4_ON_DAY, P_A4_REMOVED,
+ P_A4_BEFORE, P_A5_TWELVE, P_A5_MANY, P_A5_ELEVEN, P_A5_OPERATING, P_A6_SAME_YEAR, P_A6_OTHER_YEAR,
+ P_A6_RATED_B, P_A7_DEBTOR, P_A7_PARTNER, P_A7_NEAR_DEBTOR, P_A7_NEAR_CANCELLED,
+ P_A7_NEAR_OPERATING, P_A8_EDGE, P_A8_SPREAD, P_A8_PASSED) = range(30)
+# scenario -> (audit, "pos" or "near")
+SCENARIOS: dict[int, tuple[str, str]] = {
+    P_A1_ZOMBIE: ("A1", "pos"), P_A1_NEXT_DAY: ("A1", "pos"), P_A1_SAME_DAY: ("A1", "near"),
+    P_A2_LOW_VAT: ("A2", "pos"), P_A2_USD_OVER: ("A2", "pos"), P_A2_EQUAL: ("A2", "near"),
+    P_A2_WITHIN: ("A2", "near"),
+    P_A3_AFTER: ("A3", "pos"), P_A3_PARTIAL: ("A3", "near"), P_A3_SAME_DAY: ("A3", "near"),
+    P_A4_AFTER: ("A4", "pos"), P_A4_ON_DAY: ("A4", "pos"), P_A4_REMOVED: ("A4", "near"),
+    P_A4_BEFORE: ("A4", "near"),
+    P_A5_TWELVE: ("A5", "pos"), P_A5_MANY: ("A5", "pos"), P_A5_ELEVEN: ("A5", "near"),
+    P_A5_OPERATING: ("A5", "near"),
+    P_A6_SAME_YEAR: ("A6", "pos"), P_A6_OTHER_YEAR: ("A6", "near"), P_A6_RATED_B: ("A6", "near"),
+    P_A7_DEBTOR: ("A7", "pos"), P_A7_PARTNER: ("A7", "pos"), P_A7_NEAR_DEBTOR: ("A7", "near"),
+    P_A7_NEAR_CANCELLED: ("A7", "near"), P_A7_NEAR_OPERATING: ("A7", "near"),
+    P_A8_EDGE: ("A8", "pos"), P_A8_SPREAD: ("A8", "near"), P_A8_PASSED: ("A8", "near"),
+}
+
 HISTORY_FLOOR = date(1990, 1, 1).toordinal()
 USCC_REFORM = date(2015, 10, 1).toordinal()
 BRANCH_SHARE = 0.06
@@ -143,6 +171,7 @@ class World:
     etype: np.ndarray
     capital: np.ndarray              # 万元
     flags: np.ndarray
+    plant: np.ndarray                # planted audit scenario (P_*), 0 = none
     former: np.ndarray               # (n, 2, 3): trade, industry, style of former names, -1 = none
     change: np.ndarray               # (n, 2): ordinal of each change, 0 = none
     p_surname: np.ndarray
@@ -242,18 +271,163 @@ def build_world(n: int, seed: int, nights: tuple[int, ...], rare_share: float) -
 
     p_district = rng.integers(0, len(DISTRICTS), n_people).astype(np.int16)
     p_birth = rng.integers(date(1950, 1, 1).toordinal(), date(2000, 12, 31).toordinal(), n_people)
-    return World(
+    world = World(
         n=n, nights=nights, district=district, city_level=city_level, trade=trade,
         industry=industry, form=form, style=style, est=est, end=end, status=status,
         approve=approve, kind=kind, uscc_date=uscc_date, org_num=org_num, regno_num=regno_num,
         customs_num=customs_num, rep=rep, head=head, etype=etype, capital=capital, flags=flags,
-        former=former, change=change,
+        plant=np.zeros(n, np.int8), former=former, change=change,
         p_surname=rng.integers(0, len(SURNAMES), n_people).astype(np.int16),
         p_given=(rng.integers(0, len(GIVEN_CHARS), n_people)
                  + len(GIVEN_CHARS) * rng.integers(0, len(GIVEN_CHARS) + 1, n_people)).astype(np.int32),
         p_district=p_district, p_birth=p_birth.astype(np.int32),
         p_seq=rng.integers(0, 1000, n_people).astype(np.int16),
     )
+    # A separate stream: the world around the planted cases is the same as without them.
+    _plant_audits(np.random.default_rng([seed, 3]), world)
+    return world
+
+
+# --- planted audit cases -------------------------------------------------------------------
+
+# scenario, share of enterprises (pairs for A7), minimum count (small sets still get some)
+_PLANT_RATES: tuple[tuple[int, float, int], ...] = (
+    (P_A1_ZOMBIE, 0.0015, 3), (P_A1_NEXT_DAY, 0.001, 1), (P_A1_SAME_DAY, 0.0015, 2),
+    (P_A2_LOW_VAT, 0.001, 1), (P_A2_USD_OVER, 0.0015, 3), (P_A2_EQUAL, 0.0008, 1),
+    (P_A2_WITHIN, 0.0008, 1),
+    (P_A3_AFTER, 0.0025, 3), (P_A3_PARTIAL, 0.0008, 1), (P_A3_SAME_DAY, 0.0008, 1),
+    (P_A4_AFTER, 0.0015, 3), (P_A4_ON_DAY, 0.001, 1), (P_A4_REMOVED, 0.0008, 1),
+    (P_A4_BEFORE, 0.0008, 1),
+    (P_A5_TWELVE, 0.001, 2), (P_A5_MANY, 0.001, 1), (P_A5_ELEVEN, 0.0008, 1),
+    (P_A5_OPERATING, 0.0008, 1),
+    (P_A6_SAME_YEAR, 0.0025, 3), (P_A6_OTHER_YEAR, 0.0008, 1), (P_A6_RATED_B, 0.0008, 1),
+    (P_A8_EDGE, 0.0025, 3), (P_A8_SPREAD, 0.0008, 1), (P_A8_PASSED, 0.0008, 1),
+)
+# A7 pairs: (debtor scenario, other enterprise's scenario, pairs per enterprise, minimum)
+_PAIR_RATES = ((P_A7_DEBTOR, P_A7_PARTNER, 0.0012, 2),
+               (P_A7_NEAR_DEBTOR, P_A7_NEAR_CANCELLED, 0.0006, 1),
+               (P_A7_NEAR_DEBTOR, P_A7_NEAR_OPERATING, 0.0004, 1))
+
+
+def _day(y: int, m: int, d: int) -> int:
+    return date(y, m, d).toordinal()
+
+
+def _plant_audits(rng: np.random.Generator, w: World) -> None:
+    """Choose the enterprises of the planted audit cases and give them what their scenario needs.
+
+    Only flags, customs codes and legal representatives change here (statuses and dates are
+    chosen among enterprises that already have them); the records themselves are shaped by
+    the builders (agencies.py) from the scenario. At most half of the enterprises are planted:
+    one case of every scenario first, then the rest, so that small sets get every scenario.
+    """
+    n, d0 = w.n, w.nights[0]
+    budget = [n // 2]
+    branch = w.head >= 0
+    alive = w.end == 0
+    dead = (w.end > 0) & ((w.status == REVOKED) | (w.status == CANCELLED))
+    trader = w.customs_num >= 0
+    privileged = (np.array([ind[2] for ind in INDUSTRIES])[w.industry] & (CONSTRUCTION | FOOD_DRUG)) != 0
+    est = w.est
+    traders_first = (P_A1_NEXT_DAY, P_A2_LOW_VAT, P_A2_USD_OVER, P_A2_EQUAL, P_A2_WITHIN,
+                     P_A4_AFTER, P_A4_ON_DAY, P_A4_REMOVED, P_A4_BEFORE)
+
+    masks = {
+        P_A1_ZOMBIE: dead & (w.end >= _day(2019, 9, 1)) & (w.end <= d0 - 200),
+        P_A1_NEXT_DAY: dead & ~branch & (w.end >= _day(2019, 3, 1)) & (w.end <= d0 - 30),
+        P_A1_SAME_DAY: dead & (w.end >= _day(2019, 9, 1)) & (w.end <= d0 - 30),
+        P_A3_AFTER: alive & privileged & (est <= d0 - 3 * 365),
+        P_A5_OPERATING: alive & (w.status == OPERATING) & (est <= _day(2022, 1, 1)),
+        # A7: the debtor, and the other enterprise of the same legal representative
+        P_A7_DEBTOR: ~branch & (est <= d0 - 400),
+        P_A7_PARTNER: ~branch & alive & (w.status == ALIVE),
+        P_A7_NEAR_DEBTOR: ~branch & (est <= d0 - 400) & alive & (w.status == ALIVE),
+        P_A7_NEAR_CANCELLED: ~branch & (w.status == CANCELLED) & (w.end > 0),
+        P_A7_NEAR_OPERATING: ~branch & alive & (w.status == OPERATING),
+    }
+    masks[P_A3_PARTIAL] = masks[P_A3_SAME_DAY] = masks[P_A3_AFTER]
+    for code in (P_A2_LOW_VAT, P_A2_USD_OVER, P_A2_EQUAL, P_A2_WITHIN):
+        masks[code] = alive & ~branch & (est <= _day(2022, 1, 1))
+    for code in (P_A4_AFTER, P_A4_ON_DAY, P_A4_REMOVED, P_A4_BEFORE):
+        masks[code] = alive & ~branch & (est <= _day(2022, 6, 1))
+    for code in (P_A5_TWELVE, P_A5_MANY, P_A5_ELEVEN):
+        masks[code] = alive & (w.status == ALIVE) & (est <= _day(2022, 1, 1))
+    for code in (P_A6_SAME_YEAR, P_A6_OTHER_YEAR, P_A6_RATED_B):
+        masks[code] = alive & (est <= _day(2018, 1, 1))
+    for code in (P_A8_EDGE, P_A8_SPREAD, P_A8_PASSED):
+        masks[code] = alive & (est <= _day(2020, 6, 1))
+
+    def pick(code: int, count: int) -> np.ndarray:
+        count = min(count, budget[0])
+        cand = np.flatnonzero(masks[code] & (w.plant == 0))
+        if code in traders_first:
+            ordered = np.concatenate([rng.permutation(cand[trader[cand]]),
+                                      rng.permutation(cand[~trader[cand]])])
+        else:
+            ordered = rng.permutation(cand)
+        chosen = ordered[:count]
+        w.plant[chosen] = code
+        budget[0] -= len(chosen)
+        return chosen
+
+    # Scarce pools first: deregistered enterprises, 在业, the construction and food trades.
+    scarce = (P_A1_NEXT_DAY, P_A1_ZOMBIE, P_A1_SAME_DAY, P_A5_OPERATING, P_A3_AFTER, P_A3_PARTIAL,
+              P_A3_SAME_DAY)
+    singles = sorted(_PLANT_RATES, key=lambda r: r[0] not in scarce)
+    chosen: dict[int, list[np.ndarray]] = {code: [] for code in SCENARIOS}
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    for first_round in (True, False):
+        for code, rate, minimum in singles:
+            total = max(minimum, round(n * rate))
+            chosen[code].append(pick(code, min(1, total) if first_round else total - 1))
+        for debtor, other, rate, minimum in _PAIR_RATES:
+            total = max(minimum, round(n * rate))
+            ys = pick(other, min(1, total) if first_round else total - 1)
+            xs = pick(debtor, len(ys))
+            w.plant[ys[len(xs):]] = P_NONE
+            budget[0] += len(ys) - len(xs)
+            pairs.append((xs, ys[:len(xs)]))
+            chosen[debtor].append(xs)
+            chosen[other].append(ys[:len(xs)])
+    planted = {code: np.concatenate(parts) for code, parts in chosen.items()}
+
+    def with_flags(codes: tuple[int, ...], add: int = 0, remove: int = 0) -> None:
+        for code in codes:
+            w.flags[planted[code]] = (w.flags[planted[code]] | add) & ~remove
+
+    with_flags((P_A1_ZOMBIE,), F_ZOMBIE, F_NO_VAT)
+    with_flags((P_A1_NEXT_DAY,), 0, F_ZOMBIE)
+    with_flags((P_A1_SAME_DAY,), 0, F_ZOMBIE | F_NO_VAT)
+    with_flags((P_A2_LOW_VAT,), F_LOW_VAT, F_NO_VAT)
+    with_flags((P_A2_USD_OVER, P_A2_EQUAL, P_A2_WITHIN), 0, F_LOW_VAT | F_NO_VAT)
+    with_flags((P_A5_TWELVE, P_A5_MANY, P_A5_ELEVEN, P_A5_OPERATING), F_NO_LOCAL, F_NO_VAT)
+    with_flags((P_A6_SAME_YEAR, P_A6_OTHER_YEAR, P_A6_RATED_B), 0, F_NO_VAT)
+    with_flags((P_A8_EDGE, P_A8_SPREAD, P_A8_PASSED), 0, F_MULTI_PEN)
+    _make_traders(rng, w, np.concatenate([planted[code] for code in traders_first]))
+
+    # A7: a new person is the legal representative of both enterprises of a pair, and of no other.
+    xs = np.concatenate([x for x, _ in pairs])
+    ys = np.concatenate([y for _, y in pairs])
+    m = len(xs)
+    people = len(w.p_surname) + np.arange(m, dtype=np.int32)
+    w.rep[xs] = people
+    w.rep[ys] = people
+    w.p_surname = np.concatenate([w.p_surname, rng.integers(0, len(SURNAMES), m).astype(np.int16)])
+    w.p_given = np.concatenate([w.p_given, rng.integers(0, len(GIVEN_CHARS), m).astype(np.int32)])
+    w.p_district = np.concatenate([w.p_district, rng.integers(0, len(DISTRICTS), m).astype(np.int16)])
+    w.p_birth = np.concatenate([w.p_birth, rng.integers(_day(1955, 1, 1), _day(1998, 12, 31), m)
+                                .astype(np.int32)])
+    w.p_seq = np.concatenate([w.p_seq, rng.integers(0, 1000, m).astype(np.int16)])
+
+
+def _make_traders(rng: np.random.Generator, w: World, idx: np.ndarray) -> None:
+    """Give planted enterprises that trade across the border a customs code of their own."""
+    w.flags[idx] |= F_TRADER
+    need = idx[w.customs_num[idx] < 0]
+    if not len(need):
+        return
+    free = np.setdiff1d(rng.integers(0, 10 ** 6, 4 * len(need) + 64), w.customs_num)
+    w.customs_num[need] = rng.choice(free, len(need), replace=False).astype(np.int32)
 
 
 def _unique_ints(rng: np.random.Generator, n: int, bound: int) -> np.ndarray:
@@ -440,6 +614,8 @@ class Ent:
     industry_flags: int
     capital: int
     flags: int
+    plant: int = P_NONE                  # planted audit scenario
+    memo: dict[str, Any] = field(default_factory=dict)  # the scenario's dates, shared by builders
 
     def name_at(self, day: int) -> str:
         for until, former in self.names:
@@ -516,7 +692,7 @@ def enterprise(w: World, i: int) -> Ent:
         approve=int(w.approve[i]), status=int(w.status[i]), rep_name=person_name(w, rep),
         rep_id=person_idcard(w, rep), address=address, authority=level + "市场监督管理局",
         etype=etype, industry_code=ind[1], industry_flags=ind[2], capital=int(w.capital[i]),
-        flags=int(w.flags[i]),
+        flags=int(w.flags[i]), plant=int(w.plant[i]),
     )
 
 
