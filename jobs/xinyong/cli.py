@@ -6,6 +6,7 @@
     xinyong status                                 the last delivery per agency
     xinyong bench --scale S                        measured speed against raw baselines
     xinyong db migrate                             bring the warehouse schema up to date
+    xinyong audit [--date D] [--only A3]           run the cross-audits again on the latest run
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", type=Path, required=True, help="the landing folder")
     run.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument("--full-resolution", action="store_true", default=None,
+                     help="re-link every record, not only new ones (default: Sundays, or"
+                          " XINYONG_FULL_RESOLUTION)")
     run.set_defaults(handler=_run)
 
     from xinyong.generate.__main__ import add_arguments as add_generate_arguments
@@ -77,6 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, default=Path("bench/results"))
     evaluate.set_defaults(handler=_evaluate)
 
+    audit = commands.add_parser(
+        "audit", help="run the cross-audits (sql/audits/A*.sql) again on the latest run")
+    audit.add_argument("--date", type=date.fromisoformat,
+                       help="audit the latest run of this night (YYYY-MM-DD); default: the latest"
+                            " resolved, audited or published run")
+    audit.add_argument("--only", action="append", metavar="CODE",
+                       help="run only this audit, e.g. A3 (repeat, or A3,A5); default: all")
+    audit.set_defaults(handler=_audit)
+
     status = commands.add_parser("status", help="the last delivery of every agency")
     status.set_defaults(handler=_status)
 
@@ -90,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from xinyong import night
 
-    summary = night.run_night(night.warehouse_dsn(), args.landing, args.date)
+    summary = night.run_night(night.warehouse_dsn(), args.landing, args.date,
+                              full_resolution=args.full_resolution)
     if args.json:
         print(json.dumps(summary.__dict__, default=str, ensure_ascii=False, indent=2))
         return 0
@@ -120,6 +134,20 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from xinyong import night
+
+    only = [code for value in args.only or [] for code in value.split(",") if code.strip()]
+    try:
+        counts = night.audit(night.warehouse_dsn(), args.date, only=only or None)
+    except (ValueError, NightFailed) as exc:  # an audit code without a file; no run to audit
+        print(f"xinyong: {exc}", file=sys.stderr)
+        return 2
+    for code, count in counts.items():
+        print(f"{code:<4} {count:>8} enterprises")
+    return 0
+
+
 def _status(args: argparse.Namespace) -> int:
     from xinyong import night
     from xinyong.report import print_status
@@ -132,10 +160,22 @@ def _evaluate(args: argparse.Namespace) -> int:
     from xinyong import evaluate, night
 
     dsn = night.warehouse_dsn()
-    report = evaluate.evaluate(evaluate.read_links(dsn), evaluate.read_truth(args.truth),
-                               evaluate.read_enterprises(args.truth))
+    links = evaluate.read_links(dsn)
+    truth = evaluate.read_truth(args.truth)
+    report = evaluate.evaluate(links, truth, evaluate.read_enterprises(args.truth))
     report["ids"] = evaluate.id_moves(dsn)
-    print(json.dumps(report, indent=2) if args.json else evaluate.format_report(report))
+    audit_truth = evaluate.read_audit_truth(args.truth)
+    audits = (evaluate.evaluate_audits(evaluate.read_findings(dsn), links, truth, audit_truth)
+              if audit_truth else {})
+    if audits:
+        report["audits"] = audits
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(evaluate.format_report(report))
+        if audits:
+            print()
+            print(evaluate.format_audits(audits))
     if args.compare_splink:
         from xinyong.compare import compare, format_table
 

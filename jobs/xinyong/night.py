@@ -242,23 +242,78 @@ def _package_zip(jobs_dir: Path, where: Path) -> Path:
     return Path(shutil.make_archive(str(base), "zip", root_dir=jobs_dir, base_dir="xinyong"))
 
 
-def audit(dsn: str, run_date: date, run_id: int | None = None) -> dict[str, int]:
-    """Run every audit in sql/audits/ against the night's unpublished run."""
+def audit(dsn: str, run_date: date | None = None, run_id: int | None = None,
+          only: list[str] | tuple[str, ...] | None = None) -> dict[str, int]:
+    """Run the audits of sql/audits/ (every A*.sql, or the codes in ``only``) against a run.
+
+    The run is ``run_id``, else the latest run not superseded (resolved, audited or
+    published), of ``run_date`` when given. Findings carry ``run_date`` (default: the run's
+    date) and replace that run's earlier findings of the same audits, in one transaction.
+    A resolved run becomes audited; a published run stays published (an analyst re-running
+    audits changes its findings in place). Returns the number of findings per audit code.
+    """
+    audit_files = {path.stem.split("_")[0].upper(): path
+                   for path in sorted((sql_dir() / "audits").glob("A*.sql"))}
+    codes = sorted(audit_files, key=lambda code: (len(code), code))
+    if only is not None:
+        wanted = {code.strip().upper() for code in only if code.strip()}
+        unknown = wanted - set(audit_files)
+        if unknown:
+            raise ValueError(f"no audit {', '.join(sorted(unknown))} in {sql_dir() / 'audits'};"
+                             f" there are {', '.join(codes) or 'none'}")
+        codes = [code for code in codes if code in wanted]
     counts: dict[str, int] = {}
     with transaction(dsn) as conn, conn.cursor() as cursor:
-        run_id = run_id or _latest_run(cursor, "resolved")
-        cursor.execute("delete from audit.finding where run_id = %s", (run_id,))
+        # Statistics first: a night loads and links millions of rows just before (autovacuum
+        # may be off or late), and audits planned on empty statistics can take hours.
+        cursor.execute(
+            "select schemaname, relname from pg_stat_user_tables"
+            " where schemaname in ('ingest', 'resolve')"
+            " and (coalesce(last_analyze, last_autoanalyze) is null"
+            "      or n_mod_since_analyze > 0.1 * greatest(n_live_tup, 1000))")
+        for schema, table in cursor.fetchall():
+            cursor.execute(sql.SQL("analyze {}").format(sql.Identifier(schema, table)))
+    with transaction(dsn) as conn, conn.cursor() as cursor:
+        cursor.execute("select pg_advisory_xact_lock(%s)", (73_616_403,))  # one audit at a time
+        # Audits join whole feeds on enterprise_id; the planner underestimates the rows of
+        # the audit.<feed> views (a feed's share of resolve.link), and a nested loop planned
+        # on such an estimate is quadratic. Hash and merge joins stay linear.
+        cursor.execute("set local enable_nestloop = off")
+        if run_id is None:
+            cursor.execute(
+                "select max(run_id) from resolve.night_run where status <> 'superseded'"
+                " and (%(d)s::date is null or run_date = %(d)s::date)", {"d": run_date})
+            run_id = cursor.fetchone()[0]
+            if run_id is None:
+                raise NightFailed("no resolved or published run to audit"
+                                  + (f" of {run_date}" if run_date else ""))
+        if run_date is None:
+            cursor.execute("select run_date from resolve.night_run where run_id = %s", (run_id,))
+            found = cursor.fetchone()
+            if found is None:
+                raise NightFailed(f"no run {run_id} to audit")
+            run_date = found[0]
+        log.info("auditing run %s of %s: %s", run_id, run_date, ", ".join(codes))
+        cursor.execute("delete from audit.finding where run_id = %s and audit = any(%s)",
+                       (run_id, codes))
         cursor.execute("select set_config('xinyong.run_id', %s, true)", (str(run_id),))
-        for audit_file in sorted((sql_dir() / "audits").glob("A*.sql")):
-            code = audit_file.stem.split("_")[0]
-            query = audit_file.read_text(encoding="utf-8").strip().rstrip(";")
+        for code in codes:
+            # The file is one SELECT, maybe ending in ';' and comment lines; its text is SQL,
+            # never a format string ('%' stays '%').
+            lines = audit_files[code].read_text(encoding="utf-8").strip().splitlines()
+            while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("--")):
+                lines.pop()
+            query = "\n".join(lines).strip().rstrip(";")
+            started = time.monotonic()
             cursor.execute(
                 sql.SQL("insert into audit.finding (run_id, audit, enterprise_id, run_date, evidence)"
-                        " select %s, %s, enterprise_id, %s, evidence from ({}) as findings")
-                .format(sql.SQL(query)), (run_id, code, run_date))
+                        " select %s, %s, enterprise_id, %s, evidence from (\n{}\n) as findings")
+                .format(sql.SQL(query.replace("%", "%%"))), (run_id, code, run_date))
             counts[code] = cursor.rowcount
-        cursor.execute("update resolve.night_run set status = 'audited' where run_id = %s",
-                       (run_id,))
+            log.info("audit %s: %d enterprises in %.1f s", code, cursor.rowcount,
+                     time.monotonic() - started)
+        cursor.execute("update resolve.night_run set status = 'audited'"
+                       " where run_id = %s and status = 'resolved'", (run_id,))
     return counts
 
 
@@ -341,7 +396,8 @@ class NightAlreadyRunning(NightFailed):
 _NIGHT_LOCK = 73_616_402
 
 
-def run_night(dsn: str, landing: Path, run_date: date) -> NightSummary:
+def run_night(dsn: str, landing: Path, run_date: date, *,
+              full_resolution: bool | None = None) -> NightSummary:
     """The whole night in this process, in the DAG's order, holding the night lock."""
     from xinyong.warehouse.db import connect
 
@@ -359,18 +415,19 @@ def run_night(dsn: str, landing: Path, run_date: date) -> NightSummary:
                 holder = cursor.fetchone()[0]
                 raise NightAlreadyRunning(
                     f"another night is running on this warehouse: {holder}; nothing was loaded")
-        return _run_night_steps(dsn, landing, run_date)
+        return _run_night_steps(dsn, landing, run_date, full_resolution)
     finally:
         lock.close()  # closing the session releases the lock, also after a crash
 
 
-def _run_night_steps(dsn: str, landing: Path, run_date: date) -> NightSummary:
+def _run_night_steps(dsn: str, landing: Path, run_date: date,
+                     full_resolution: bool | None) -> NightSummary:
     summary = NightSummary(run_date)
     prepare(dsn)
     for code in agency_codes():
         summary.deliveries += ingest(dsn, landing, code, run_date)
     summary.validation = validate(dsn, run_date)
-    summary.resolution = resolve(dsn, run_date)
+    summary.resolution = resolve(dsn, run_date, full=full_resolution)
     summary.audits = audit(dsn, run_date, summary.resolution["run_id"])
     summary.publication = publish(dsn, run_date, summary.resolution["run_id"])
     return summary

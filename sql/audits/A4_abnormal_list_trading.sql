@@ -1,0 +1,50 @@
+-- A4 abnormal_list_trading (AUDITS.md)
+--
+-- Rule: an abnormal-operations listing with no 移出日期, and a customs declaration dated on
+-- or after its 列入日期.
+--
+-- Near misses, not reported: a listing that was removed (it has a 移出日期; also when the
+-- removal came as a later version of the listing record: only its live version counts,
+-- and when the delivered 移出日期 could not be read, it is still a removal); a declaration
+-- dated before the 列入日期 (on the 列入日期 counts: "on or after"); a deleted listing or
+-- declaration.
+-- Evidence: the open listings and every declaration on or after the listing's 列入日期.
+with open_listing as (
+    select enterprise_id, record_id, source, listed_on, listing_reason
+    from audit.aic__abnormal_operations
+    where listed_on is not null
+      and removed_on is null
+      and not coalesce(issues ? 'removed_on', false)
+),
+
+pair as (
+    select l.enterprise_id, l.record_id as listing_record_id, l.source as listing_source,
+           l.listed_on, l.listing_reason,
+           d.record_id as declaration_record_id, d.source as declaration_source, d.declared_on
+    from open_listing as l
+    join audit.customs__declarations as d
+      on d.enterprise_id = l.enterprise_id
+     and d.declared_on >= l.listed_on
+),
+
+evidence_record as (
+    select enterprise_id, 'listing' as kind, listed_on as sort_date, listing_record_id as record_id,
+           listing_source || jsonb_build_object('listed_on', listed_on,
+                                                'listing_reason', listing_reason) as record
+    from pair
+    union
+    select enterprise_id, 'declaration', declared_on, declaration_record_id,
+           declaration_source || jsonb_build_object('declared_on', declared_on)
+    from pair
+)
+
+select enterprise_id,
+       jsonb_build_object(
+           'records', jsonb_agg(record order by sort_date, record ->> 'feed', record_id),
+           'listed_on', min(sort_date) filter (where kind = 'listing'),
+           'declarations', count(*) filter (where kind = 'declaration'),
+           'first_declared_on', min(sort_date) filter (where kind = 'declaration'),
+           'last_declared_on', max(sort_date) filter (where kind = 'declaration')
+       ) as evidence
+from evidence_record
+group by enterprise_id

@@ -1,0 +1,110 @@
+-- A7 dishonest_legal_rep_elsewhere (AUDITS.md)
+--
+-- Rule: a person, identified by resident identity number (AIC 法定代表人证件号码 or
+-- public-security fddbr_sfzh), is legal representative of an enterprise that is a dishonest
+-- debtor and of another enterprise whose 登记状态 is 存续. Report both enterprises.
+--
+-- Persons are compared by the keyed hash of the identity number (legal_rep_id_hash of
+-- ingest.aic__registrations and ingest.public_security__seal_filings); names are never
+-- compared. A dishonest debtor is an enterprise with a live dishonest-debtor record
+-- (whatever its lxqk). The other enterprise's status is its register entry
+-- (audit.enterprise_registration: its live AIC registration, the latest approved).
+--
+-- Near misses, not reported: a legal representative whose other enterprise is 注销 (or 在业,
+-- 吊销, 迁出, or has no registration); the same person for one enterprise only (the debtor
+-- itself is not "another enterprise"); a representative named in a superseded version of a
+-- registration or a deleted seal filing; a debtor record that was deleted; two persons of
+-- the same name (different identity numbers).
+-- Evidence, for either enterprise: the debtor's dishonest-debtor records, the records that
+-- name the person as legal representative of each enterprise, the other enterprise's
+-- registration, and the pairs (debtor, other enterprise, person as masked id and hash).
+with legal_rep as (
+    select enterprise_id, record_id, source, legal_rep_id_hash as person,
+           legal_rep_id_masked as person_masked
+    from audit.aic__registrations
+    where legal_rep_id_hash is not null
+    union all
+    select enterprise_id, record_id, source, legal_rep_id_hash, legal_rep_id_masked
+    from audit.public_security__seal_filings
+    where legal_rep_id_hash is not null
+),
+
+debtor_record as (
+    select enterprise_id, record_id, source, case_no, published_on, performance
+    from audit.court__dishonest_debtors
+),
+
+active as (
+    select enterprise_id, record_id, source, status
+    from audit.enterprise_registration
+    where status = '存续'
+),
+
+pair as (
+    select rd.enterprise_id as debtor_id, ra.enterprise_id as active_id,
+           rd.person, rd.person_masked,
+           rd.record_id as debtor_rep_record_id, rd.source as debtor_rep_source,
+           ra.record_id as active_rep_record_id, ra.source as active_rep_source
+    from legal_rep as rd
+    join legal_rep as ra
+      on ra.person = rd.person
+     and ra.enterprise_id <> rd.enterprise_id
+    where exists (select 1 from debtor_record as d where d.enterprise_id = rd.enterprise_id)
+      and exists (select 1 from active as a where a.enterprise_id = ra.enterprise_id)
+),
+
+involved as (
+    select debtor_id as enterprise_id, 'dishonest_debtor' as role, p.*
+    from pair as p
+    union all
+    select active_id, 'active_elsewhere', p.*
+    from pair as p
+),
+
+evidence_record as (
+    select i.enterprise_id, d.record_id,
+           d.source || jsonb_build_object('enterprise_id', d.enterprise_id,
+                                          'case_no', d.case_no,
+                                          'published_on', d.published_on,
+                                          'performance', d.performance) as record
+    from involved as i
+    join debtor_record as d on d.enterprise_id = i.debtor_id
+    union
+    select enterprise_id, debtor_rep_record_id,
+           debtor_rep_source || jsonb_build_object('enterprise_id', debtor_id)
+    from involved
+    union
+    select enterprise_id, active_rep_record_id,
+           active_rep_source || jsonb_build_object('enterprise_id', active_id)
+    from involved
+    union
+    select i.enterprise_id, a.record_id,
+           a.source || jsonb_build_object('enterprise_id', a.enterprise_id)
+    from involved as i
+    join active as a on a.enterprise_id = i.active_id
+),
+
+records as (
+    select enterprise_id,
+           jsonb_agg(record order by record ->> 'enterprise_id', record ->> 'agency',
+                     record ->> 'feed', record_id) as records
+    from evidence_record
+    group by enterprise_id
+),
+
+facts as (
+    select enterprise_id,
+           jsonb_agg(distinct role order by role) as roles,
+           jsonb_agg(distinct jsonb_build_object('debtor_enterprise_id', debtor_id,
+                                                 'active_enterprise_id', active_id,
+                                                 'active_status', '存续',
+                                                 'legal_rep_id_masked', person_masked,
+                                                 'legal_rep_id_hash', person)) as pairs
+    from involved
+    group by enterprise_id
+)
+
+select f.enterprise_id,
+       jsonb_build_object('records', r.records, 'roles', f.roles, 'pairs', f.pairs) as evidence
+from facts as f
+join records as r on r.enterprise_id = f.enterprise_id

@@ -1,0 +1,62 @@
+-- A8 multi_agency_penalties (AUDITS.md)
+--
+-- Rule: penalties from at least 3 different agencies within 365 days (last date minus first
+-- date ≤ 365): construction violations (决定日期), food/drug penalties (处罚日期), price
+-- violations (决定日期), quality inspections with 检验结论 不合格 (抽查日期).
+--
+-- A window starts at each penalty date and ends 365 days later (both ends included); the
+-- enterprise is reported when some window holds penalties of 3 or more of the 4 agencies.
+-- Evidence is the earliest such window: its penalties, agencies, first and last dates.
+--
+-- Near misses, not reported: penalties spread over more than 365 days (366 days apart do
+-- not share a window); several penalties from only two agencies; an inspection with 检验结论
+-- 合格; a deleted or superseded penalty (only live records).
+with penalty as (
+    select enterprise_id, agency, record_id, source, decided_on as penalty_on
+    from audit.construction__violations
+    union all
+    select enterprise_id, agency, record_id, source, decided_on
+    from audit.food_drug__penalties
+    union all
+    select enterprise_id, agency, record_id, source, decided_on
+    from audit.price__price_violations
+    union all
+    select enterprise_id, agency, record_id, source, inspected_on
+    from audit.quality__product_inspections
+    where btrim(verdict) = '不合格'
+),
+
+dated as (
+    select * from penalty where penalty_on is not null
+),
+
+qualifying_window as (
+    select s.enterprise_id, s.penalty_on as window_start
+    from (select distinct enterprise_id, penalty_on from dated) as s
+    join dated as p
+      on p.enterprise_id = s.enterprise_id
+     and p.penalty_on between s.penalty_on and s.penalty_on + 365
+    group by s.enterprise_id, s.penalty_on
+    having count(distinct p.agency) >= 3
+),
+
+first_window as (
+    select enterprise_id, min(window_start) as window_start
+    from qualifying_window
+    group by enterprise_id
+)
+
+select w.enterprise_id,
+       jsonb_build_object(
+           'records', jsonb_agg(p.source || jsonb_build_object('penalty_on', p.penalty_on)
+                                order by p.penalty_on, p.agency, p.record_id),
+           'agencies', jsonb_agg(distinct p.agency order by p.agency),
+           'first_on', min(p.penalty_on),
+           'last_on', max(p.penalty_on),
+           'days', max(p.penalty_on) - min(p.penalty_on)
+       ) as evidence
+from first_window as w
+join dated as p
+  on p.enterprise_id = w.enterprise_id
+ and p.penalty_on between w.window_start and w.window_start + 365
+group by w.enterprise_id

@@ -1,0 +1,25 @@
+-- Roles of the warehouse (cluster-wide, so created only when missing). Grants are per
+-- database and kept here and in sql/views/zz_grants.sql (views are recreated by every
+-- migrate, which resets nothing: grants on a replaced view survive `create or replace`).
+--
+--   xinyong_loader     the nightly pipeline: writes ingest, resolve, audit, credit.published
+--   xinyong_regulator  reads the published views (credit)
+--   xinyong_analyst    reads the published views (credit) only; cannot write anything
+--   xinyong_admin      owns and administers the schemas
+-- None of them can log in: a login is a role granted one of these (see README).
+do $$
+begin
+    if not exists (select 1 from pg_roles where rolname = 'xinyong_loader') then
+        create role xinyong_loader nologin;
+    end if;
+    if not exists (select 1 from pg_roles where rolname = 'xinyong_regulator') then
+        create role xinyong_regulator nologin;
+    end if;
+    if not exists (select 1 from pg_roles where rolname = 'xinyong_analyst') then
+        create role xinyong_analyst nologin;
+    end if;
+    if not exists (select 1 from pg_roles where rolname = 'xinyong_admin') then
+        create role xinyong_admin nologin;
+    end if;
+end
+$$;
