@@ -12,7 +12,7 @@ READERS = ("xinyong_analyst", "xinyong_regulator")
 PUBLISHED_VIEWS = (
     "record_link", "delivery_status", "file_reconciliation", "audit_finding", "enterprise",
     "enterprise_profile", "dishonest_debtor", "abnormal_operation", "penalty", "rating", "licence",
-    "judgment", "arrears",
+    "judgment", "arrears", "audit_finding_change",
 )
 
 

@@ -201,3 +201,14 @@ def test_the_enterprise_profile_has_one_row_per_enterprise(cli_nights):
                (select count(*) from credit.enterprise_profile where registration_record_id is not null)""")
     assert profiles == enterprises
     assert registered > 0.5 * enterprises
+
+
+def test_audit_changes_account_for_the_difference_between_two_runs(cli_nights):
+    dsn = cli_nights["dsn"]
+    published = rows(dsn, "select audit, enterprise_id from credit.audit_finding")
+    previous = rows(dsn, """select audit, enterprise_id from audit.finding where run_id =
+        (select max(run_id) from resolve.night_run where run_id < (select run_id from credit.published))""")
+    changes = rows(dsn, "select audit, enterprise_id, change from credit.audit_finding_change")
+    assert {(a, e) for a, e, c in changes if c == "new"} == published - previous
+    assert {(a, e) for a, e, c in changes if c == "resolved"} == previous - published
+    assert published  # the generated nights plant findings
