@@ -180,15 +180,12 @@ def _store_enterprises(cursor, out: Path, run_id: int) -> None:
         " select %s, enterprise_id, canonical_name, uscc, org, regno, taxno, customs,"
         "  coalesce(is_branch, false), mention_count, coalesce(former_names, '[]')::jsonb,"
         "  region, legal_rep, head_enterprise_id from enterprise_in", (run_id,))
-    # The register's status: from the enterprise's live AIC registration (latest approval).
+    # The register's status: the run's live AIC registration of the enterprise, as the
+    # audits read it (audit.enterprise_registration follows the run in xinyong.run_id).
+    cursor.execute("select set_config('xinyong.run_id', %s, true)", (str(run_id),))
     cursor.execute(
-        "update resolve.enterprise e set status = r.status"
-        " from (select distinct on (l.enterprise_id) l.enterprise_id, g.status"
-        "       from resolve.link l join ingest.aic__registrations g"
-        "         on g.record_id = l.record_id and g.valid_to is null and g.op <> 'D'"
-        "       where l.run_id = %s and l.agency = 'aic' and l.feed = 'registrations'"
-        "       order by l.enterprise_id, g.approved_on desc nulls last, g.record_id) r"
-        " where e.run_id = %s and e.enterprise_id = r.enterprise_id", (run_id, run_id))
+        "update resolve.enterprise e set status = r.status from audit.enterprise_registration r"
+        " where e.run_id = %s and e.enterprise_id = r.enterprise_id", (run_id,))
 
 
 def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int, *,

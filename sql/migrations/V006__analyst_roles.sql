@@ -8,18 +8,15 @@
 --   xinyong_admin      owns and administers the schemas
 -- None of them can log in: a login is a role granted one of these (see README).
 do $$
+declare
+    role_name text;
 begin
-    if not exists (select 1 from pg_roles where rolname = 'xinyong_loader') then
-        create role xinyong_loader nologin;
-    end if;
-    if not exists (select 1 from pg_roles where rolname = 'xinyong_regulator') then
-        create role xinyong_regulator nologin;
-    end if;
-    if not exists (select 1 from pg_roles where rolname = 'xinyong_analyst') then
-        create role xinyong_analyst nologin;
-    end if;
-    if not exists (select 1 from pg_roles where rolname = 'xinyong_admin') then
-        create role xinyong_admin nologin;
-    end if;
+    foreach role_name in array
+        array['xinyong_loader', 'xinyong_regulator', 'xinyong_analyst', 'xinyong_admin']
+    loop
+        if not exists (select 1 from pg_roles where rolname = role_name) then
+            execute format('create role %I nologin', role_name);
+        end if;
+    end loop;
 end
 $$;
