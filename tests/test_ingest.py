@@ -8,6 +8,7 @@ import psycopg2
 import pytest
 
 from xinyong import night
+from xinyong.feeds import all_feeds
 from xinyong.ingest.deliveries import ingest_agency
 
 from .landing import REGISTRATION_HEADER, csv_file, registration, write_delivery
@@ -51,6 +52,21 @@ def test_samples_load_all_feeds_and_reconcile(dsn, tmp_path):
     for agency in night.agency_codes():
         assert {r.status for r in ingest_agency(dsn, landing, agency, date(2026, 11, 11))} <= {"skipped"}
     assert query(dsn, "select count(*) from ingest.court__judgments") == before
+    # Each party of a judgment is named as of the judgment's date.
+    [(parties, misdated)] = query(
+        dsn, "select count(*), count(*) filter (where m.named_on is distinct from j.judged_on)"
+             " from ingest.live_mention m join ingest.court__judgments j using (record_id)"
+             " where m.feed = 'judgments' and j.valid_to is null")
+    assert parties > 0 and misdated == 0
+
+
+def test_named_on_fields_are_dates_of_their_feed():
+    dated = [(agency.code, feed.feed) for agency, feed in all_feeds() if feed.named_on_field]
+    # Every feed with a date of its own but the register, whose name is the current one.
+    assert len(dated) == 17
+    for _, feed in all_feeds():
+        if feed.named_on_field:
+            assert feed.field_by_name(feed.named_on_field).type == "date", feed.file
 
 
 def test_insert_update_delete_keep_history(dsn, tmp_path):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ MENTION_SCHEMA = pa.schema([
     ("is_branch", pa.bool_()),
     ("source_rank", pa.int32()),
     *((c, pa.string()) for c in ("legal_rep", "name_core", "former_name_norm", "weak_code")),
+    ("named_on", pa.date32()),
 ])
 PRIOR_SCHEMA = pa.schema([("mention_id", pa.string()), ("enterprise_id", pa.string())])
 
@@ -58,7 +61,7 @@ def mention(
     mention_id: str, name: str | None, *, rank: int = 2, is_branch: bool = False,
     uscc: str | None = None, org: str | None = None, regno: str | None = None,
     taxno: str | None = None, customs: str | None = None, legal_rep: str | None = None,
-    former_name: str | None = None, weak_code: str | None = None,
+    former_name: str | None = None, weak_code: str | None = None, named_on: date | None = None,
 ) -> dict[str, Any]:
     agency, feed, record_id = mention_id.split("|")
     # The loader fills org from a valid uscc or taxno, and the names' normal forms.
@@ -70,6 +73,7 @@ def mention(
         "taxno": taxno, "customs": customs, "is_branch": is_branch, "source_rank": rank,
         "legal_rep": legal_rep, "name_core": core_name(name_norm),
         "former_name_norm": normalize_name(former_name), "weak_code": weak_code,
+        "named_on": named_on,
     }
 
 
@@ -95,6 +99,9 @@ ORG_E = org_code("32345678")
 ORG_H = org_code("62345678")
 TAXNO_H, PLACEHOLDER_CUSTOMS = taxno_code(ORG_H), "9999999999"
 SCENARIO_MAX_KEY_DEGREE = 2
+# W gave up the name NAME_V in 2008, V took it in 2010.
+NAME_V = "沈阳庚物业管理有限公司"
+USCC_V, USCC_W = uscc_code(org_code("15345678")), uscc_code(org_code("16345678"))
 
 SCENARIO = [
     mention("aic|reg|A1", NAME_A, rank=0, uscc=USCC_A, regno=REGNO_A),
@@ -133,6 +140,18 @@ SCENARIO = [
     # C's name is D's too: a masked organization code or a legal representative decides.
     mention("xcourt|dd|C2", NAME_C, rank=5, weak_code="org:" + ORG_C[:3] + "****" + ORG_C[7:]),
     mention("xltax|arr|C3", NAME_C, rank=3, legal_rep="张三"),
+    # A name two enterprises held at different times: whoever held it on the record's date.
+    mention("yaic|reg|V1", NAME_V, rank=0, uscc=USCC_V),
+    mention("yaic|chg|V2", NAME_V, rank=0, uscc=USCC_V, former_name="沈阳庚商贸有限公司",
+            named_on=date(2010, 3, 1)),
+    mention("yaic|reg|W1", "沈阳辛环保科技有限公司", rank=0, uscc=USCC_W),
+    mention("yaic|chg|W2", "沈阳辛环保科技有限公司", rank=0, uscc=USCC_W, former_name=NAME_V,
+            named_on=date(2008, 11, 20)),
+    mention("ycourt|case|V3", NAME_V, rank=5, named_on=date(2016, 1, 13)),
+    mention("ycourt|case|W3", "庚物业管理(沈阳)有限责任公司", rank=5, named_on=date(2006, 1, 13)),
+    mention("ycourt|case|W4", NAME_V, rank=5, named_on=date(2008, 11, 19)),
+    mention("ycourt|case|Y1", NAME_V, rank=5, named_on=date(2009, 6, 1)),  # nobody's then
+    mention("ycourt|case|Y2", NAME_V, rank=5),  # undated
 ]
 
 
@@ -147,12 +166,13 @@ def clusters(links: list[dict[str, Any]]) -> dict[str, set[str]]:
     return by_id
 
 
-@pytest.fixture(scope="module")
-def scenario(spark: SparkSession) -> dict[str, Any]:
+# Components found in one task (the default) and by distributed label propagation.
+@pytest.fixture(scope="module", params=[Settings().single_task_edges, 0], ids=["one_task", "propagated"])
+def scenario(spark: SparkSession, request: pytest.FixtureRequest) -> dict[str, Any]:
     empty_prior = spark.createDataFrame([], "mention_id string, enterprise_id string")
     result = resolve(
         mentions_df(spark, SCENARIO), empty_prior, next_id=1,
-        settings=Settings(max_key_degree=SCENARIO_MAX_KEY_DEGREE),
+        settings=Settings(max_key_degree=SCENARIO_MAX_KEY_DEGREE, single_task_edges=request.param),
     )
     return {
         "links": {r["mention_id"]: r.asDict() for r in result.links.collect()},
@@ -160,6 +180,7 @@ def scenario(spark: SparkSession) -> dict[str, Any]:
         "dropped": [r.asDict() for r in result.dropped_keys.collect()],
         "changes": result.id_changes.collect(),
         "iterations": result.iterations,
+        "one_task": request.param > 0,
     }
 
 
@@ -187,9 +208,14 @@ def test_clusters_and_new_ids_in_order_of_smallest_mention(scenario: dict[str, A
         eid(13): {"xaic|reg|T1", "xaic|chg|T2", "xcourt|case|T3"},
         eid(14): {"xaic|reg|R1", "xtax|vat|R2"},
         eid(15): {"xprice|pv|X2"},
+        eid(16): {"yaic|chg|V2", "yaic|reg|V1", "ycourt|case|V3"},
+        eid(17): {"yaic|chg|W2", "yaic|reg|W1", "ycourt|case|W3", "ycourt|case|W4"},
+        eid(18): {"ycourt|case|Y1"},
+        eid(19): {"ycourt|case|Y2"},
     }
     assert scenario["changes"] == []
-    assert scenario["iterations"] >= 2  # at least one round that changed labels, one that did not
+    # One task is one round; propagation needs one that changes labels and one that does not.
+    assert scenario["iterations"] == 1 if scenario["one_task"] else scenario["iterations"] >= 2
 
 
 def test_rules_and_evidence(scenario: dict[str, Any]) -> None:
@@ -224,6 +250,10 @@ def test_rules_and_evidence(scenario: dict[str, Any]) -> None:
     assert evidence["cus|exp|K0"] == ("singleton", {})
     assert evidence["xprice|pv|X2"] == ("singleton", {})
     assert evidence["ltax|vat|H0"] == ("org", {"org": ORG_H})
+    assert evidence["ycourt|case|V3"] == (
+        "name_dated", {"codes": {}, "by_name": {"name": NAME_V, "named_on": "2016-01-13"}})
+    assert evidence["ycourt|case|W3"] == (
+        "name_dated", {"codes": {}, "by_name": {"name": NAME_V, "named_on": "2006-01-13"}})
 
 
 def test_conflicting_and_overused_keys_are_dropped_and_reported(
@@ -260,7 +290,27 @@ def test_components_stop_at_the_iteration_limit(spark: SparkSession) -> None:
         "mention_id string, kind string, value string",
     )
     with pytest.raises(RuntimeError, match="did not converge in 1 rounds"):
-        connected_components(chain, max_iterations=1)
+        connected_components(chain, max_iterations=1, single_task_edges=0)
+
+
+def test_one_task_and_propagated_components_agree(spark: SparkSession) -> None:
+    # A random forest of chains and stars over string ids, with keys of several kinds.
+    rng = random.Random(11)
+    edges = {(f"m{rng.randrange(400):03d}", rng.choice(("org", "uscc")), f"k{rng.randrange(300)}")
+             for _ in range(500)}
+    frame = spark.createDataFrame(sorted(edges), "mention_id string, kind string, value string")
+    one_task, rounds = connected_components(frame)
+    propagated, _ = connected_components(frame, single_task_edges=0)
+    assert rounds == 1
+    labels = {r.mention_id: r.label for r in one_task.collect()}
+    assert labels == {r.mention_id: r.label for r in propagated.collect()}
+    assert set(labels) == {m for m, _, _ in edges}
+    # Every label is the smallest mention of its component.
+    members: dict[str, set[str]] = {}
+    for mention_id, label in labels.items():
+        members.setdefault(label, set()).add(mention_id)
+    assert all(label == min(group) for label, group in members.items())
+    assert len(members) > 10
 
 
 # --- stable ids across nights ----------------------------------------------------------------

@@ -38,7 +38,7 @@ MENTION_SCHEMA = pa.schema([
     ("uscc", pa.string()), ("org", pa.string()), ("regno", pa.string()), ("taxno", pa.string()),
     ("customs", pa.string()), ("is_branch", pa.bool_()), ("legal_rep", pa.string()),
     ("source_rank", pa.int32()), ("name_core", pa.string()), ("former_name_norm", pa.string()),
-    ("weak_code", pa.string()),
+    ("weak_code", pa.string()), ("named_on", pa.date32()),
 ])
 PRIOR_LINK_SCHEMA = pa.schema([("mention_id", pa.string()), ("enterprise_id", pa.string()),
                                ("rule", pa.string()), ("evidence", pa.string())])
@@ -81,7 +81,7 @@ def export_mentions(cursor, path: Path) -> int:
     return query_to_parquet(cursor, sql.SQL(
         "select agency || '|' || feed || '|' || record_id as mention_id, agency, feed,"
         " record_id, name, name_norm, uscc, org, regno, taxno, customs, is_branch,"
-        " legal_rep, source_rank, name_core, former_name_norm, weak_code"
+        " legal_rep, source_rank, name_core, former_name_norm, weak_code, named_on"
         " from ingest.live_mention"
     ), MENTION_SCHEMA, path)
 

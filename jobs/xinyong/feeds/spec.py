@@ -72,6 +72,9 @@ class Feed:
     code_fields: tuple[str, ...] = ()
     legal_rep_field: str | None = None
     former_name_field: str | None = None  # a field holding the enterprise's previous name
+    # The date as of which the record names the enterprise (a judgment's date): a name two
+    # enterprises held at different times belongs to the one that held it then.
+    named_on_field: str | None = None
     branch_hint_field: str | None = None  # a field whose text says 分公司 for branches
     mentions: MentionFn | None = None  # a custom extractor (court judgments: one per party)
     # Child fields exploded into one row per mention (judgment parties): (name, sql type).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -67,7 +68,7 @@ def parse_record(feed: Feed, raw: RawRow) -> Parsed:
     for mention in mentions:
         row = [raw.line_no, record_key, mention.record_id, op, *columns]
         row += [mention.attributes.get(name) for name, _ in feed.mention_columns]
-        row += _mention_columns(mention, codes)
+        row += _mention_columns(mention, codes, typed.get(feed.named_on_field or ""))
         row += [_json(extra), _json(issues)]
         rows.append(row)
     return Parsed(rows, None, record_key)
@@ -121,9 +122,11 @@ def _default_mention(feed: Feed, record_key: str, typed: Mapping[str, Any],
     )
 
 
-def _mention_columns(mention: Mention, codes: Mapping[str, ids.Code | None]) -> list[Any]:
+def _mention_columns(mention: Mention, codes: Mapping[str, ids.Code | None],
+                     named_on: date | None) -> list[Any]:
     """ent_* columns: the valid codes of the record by kind, whatever column they came in,
-    the name's normal forms, and the first code too damaged to be a key (weak evidence)."""
+    the name's normal forms, the first code too damaged to be a key (weak evidence) and the
+    date the record names the enterprise as of."""
     empty = [None] * len(MENTION_COLUMNS)
     if mention.name is None and not codes:
         return empty
@@ -155,6 +158,7 @@ def _mention_columns(mention: Mention, codes: Mapping[str, ids.Code | None]) -> 
         core_name(name_norm),
         normalize_name(mention.former_name),
         weak_code,
+        named_on,
     ]
 
 

@@ -26,14 +26,18 @@ partitioning or task timing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
+from typing import TYPE_CHECKING
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from xinyong.names import CITIES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Code kinds, strongest evidence first: the order names the rule of a link.
 CODE_KINDS: tuple[str, ...] = ("uscc", "org", "regno", "taxno", "customs")
@@ -42,6 +46,10 @@ EdgeRule = Callable[[DataFrame], DataFrame]
 DEFAULT_MAX_KEY_DEGREE = 5000
 DEFAULT_MAX_ITERATIONS = 50
 DEFAULT_CHECKPOINT_EVERY = 3
+# Up to this many edges a graph's components are found in one task (seconds, where label
+# propagation costs a few Spark jobs a round); beyond it, by label propagation across the cluster.
+DEFAULT_SINGLE_TASK_EDGES = 20_000_000
+SINGLE_TASK_BATCH = 1_000_000  # rows per Arrow batch a single-task solve returns
 ID_PREFIX = "E"
 ID_DIGITS = 10
 
@@ -65,7 +73,7 @@ _LEADING_CITY = "^(" + "|".join(sorted(CITIES, key=len, reverse=True)) + ")"
 
 MENTION_COLUMNS = (
     "mention_id", "agency", "feed", "record_id", "name", "name_norm", *CODE_KINDS,
-    "is_branch", "source_rank", "legal_rep", "name_core", "former_name_norm", "weak_code",
+    "is_branch", "source_rank", "legal_rep", "name_core", "former_name_norm", "weak_code", "named_on",
 )
 _OPTIONAL_TEXT_COLUMNS = ("legal_rep", "name_core", "former_name_norm", "weak_code")
 _HEAD_OF_BRANCH = r"^(.+?(?:股份公司|有限公司|公司)).+分(?:公司|店|厂)$"  # as names.core_name
@@ -95,6 +103,7 @@ class Settings:
     max_key_degree: int = DEFAULT_MAX_KEY_DEGREE
     max_iterations: int = DEFAULT_MAX_ITERATIONS
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
+    single_task_edges: int = DEFAULT_SINGLE_TASK_EDGES
     max_name_clusters: int = DEFAULT_MAX_NAME_CLUSTERS
     fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD
     fuzzy_margin: float = DEFAULT_FUZZY_MARGIN
@@ -113,8 +122,11 @@ def conform_mentions(mentions: DataFrame) -> DataFrame:
     for column in _OPTIONAL_TEXT_COLUMNS:
         if column not in mentions.columns:
             mentions = mentions.withColumn(column, F.lit(None).cast("string"))
+    if "named_on" not in mentions.columns:
+        mentions = mentions.withColumn("named_on", F.lit(None))
     return mentions.select(
-        *(c for c in MENTION_COLUMNS if c not in ("is_branch", "source_rank")),
+        *(c for c in MENTION_COLUMNS if c not in ("is_branch", "source_rank", "named_on")),
+        F.col("named_on").cast("date").alias("named_on"),
         F.coalesce(F.col("is_branch").cast("boolean"), F.lit(False)).alias("is_branch"),
         F.col("source_rank").cast("int").alias("source_rank"),
     )
@@ -191,14 +203,72 @@ def connected_components(
     edges: DataFrame,
     max_iterations: int = DEFAULT_MAX_ITERATIONS,
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    single_task_edges: int = DEFAULT_SINGLE_TASK_EDGES,
 ) -> tuple[DataFrame, int]:
     """Label each mention of the graph mention — key with the smallest mention_id reachable.
 
-    Min-label propagation on the bipartite graph: a key takes the smallest label of its
-    mentions, a mention the smallest label of its keys. A mention belongs to its own keys,
-    so labels only decrease; it stops when a round changes none. ``edges`` must be
-    distinct (``rule_edges`` makes them so). Returns ``(mention_id, label)`` for the
-    mentions with an edge, and the number of rounds.
+    ``edges`` (mention_id, kind, value) must be distinct (``rule_edges`` makes them so).
+    Returns ``(mention_id, label)`` for the mentions with an edge, and the number of rounds
+    (1 when solved in one task). A graph of at most ``single_task_edges`` edges is solved in
+    one executor task (``components_in_one_task``); a bigger one by ``propagate_min_labels``.
+    """
+    if edges.count() <= single_task_edges:
+        return components_in_one_task(edges), 1
+    return propagate_min_labels(edges, max_iterations, checkpoint_every)
+
+
+def components_in_one_task(edges: DataFrame) -> DataFrame:
+    """``connected_components`` in a single executor task with scipy's union of a sparse graph.
+
+    On the nightly graph (a few edges per signature, not per record) this takes seconds where
+    each round of label propagation costs several Spark jobs; the edges still never reach the
+    driver. The smallest mention of a component labels it, as in ``propagate_min_labels``:
+    mentions are numbered in sorted order (code-point order, which is Spark's UTF-8 order).
+    """
+    def solve(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import numpy as np
+        import pandas as pd
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components as scipy_components
+
+        parts = list(batches)
+        if not parts or all(part.empty for part in parts):
+            return
+        frame = pd.concat(parts, ignore_index=True)
+        mention_index, mentions = pd.factorize(frame["mention_id"], sort=True)
+        key_index, keys = pd.factorize(frame["kind"] + "\x00" + frame["value"])
+        size = len(mentions) + len(keys)
+        graph = coo_matrix(
+            (np.ones(len(frame), dtype=np.int8), (mention_index, key_index + len(mentions))),
+            shape=(size, size),
+        )
+        _, component = scipy_components(graph, directed=False)
+        component = component[: len(mentions)]
+        smallest = np.full(component.max() + 1, len(mentions), dtype=np.int64)
+        np.minimum.at(smallest, component, np.arange(len(mentions)))
+        labels = np.asarray(mentions)[smallest[component]]
+        for start in range(0, len(mentions), SINGLE_TASK_BATCH):
+            stop = start + SINGLE_TASK_BATCH
+            yield pd.DataFrame({"mention_id": np.asarray(mentions)[start:stop],
+                                "label": labels[start:stop]})
+
+    return (
+        edges.select("mention_id", "kind", "value").repartition(1)
+        .mapInPandas(solve, "mention_id string, label string")
+        .localCheckpoint()
+    )
+
+
+def propagate_min_labels(
+    edges: DataFrame,
+    max_iterations: int = DEFAULT_MAX_ITERATIONS,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+) -> tuple[DataFrame, int]:
+    """``connected_components`` distributed: min-label propagation on the bipartite graph.
+
+    A key takes the smallest label of its mentions, a mention the smallest label of its
+    keys. A mention belongs to its own keys, so labels only decrease; it stops when a round
+    changes none, and fails after ``max_iterations`` rounds.
     """
     members = edges.select("mention_id", "kind", "value").persist()
     labels = members.select("mention_id", F.col("mention_id").alias("label")).distinct()
@@ -360,7 +430,8 @@ def merge_by_name(
         .localCheckpoint()
     )
     edges = joining.select(F.col("cluster").alias("mention_id"), F.lit("name").alias("kind"), "value")
-    groups, _ = connected_components(edges, settings.max_iterations, settings.checkpoint_every)
+    groups, _ = connected_components(edges, settings.max_iterations, settings.checkpoint_every,
+                                     settings.single_task_edges)
     chained = (
         groups.join(codes.withColumnRenamed("cluster", "mention_id"), "mention_id")
         .groupBy("label", "kind")
@@ -418,7 +489,7 @@ def attach_by_fuzzy_name(
 
     members = mentions.join(grouped.select("mention_id", "group"), "mention_id")
     group_codes = codes.join(grouped.select(F.col("mention_id").alias("cluster"), "group"), "cluster")
-    anchored = group_codes.where(F.col("kind").isin(*REGISTER_KINDS)).select("group").distinct()
+    anchored = _anchored_groups(group_codes)
     city = F.regexp_extract("name_norm", _LEADING_CITY, 1)
     names = members.where(F.col("name_norm").isNotNull()).select(
         "group", "name_norm", F.coalesce("name_core", "name_norm").alias("name_core"), "is_branch",
@@ -482,6 +553,55 @@ def attach_by_fuzzy_name(
         F.col("rep_agrees") == 1, "weak_code",
     ).toDF("group", "target", "score", "name", "matched_name", "legal_rep", "weak_code")
 
+def _anchored_groups(group_codes: DataFrame) -> DataFrame:
+    """The groups holding a register code: the enterprises name-only mentions may join."""
+    return group_codes.where(F.col("kind").isin(*REGISTER_KINDS)).select("group").distinct()
+
+
+def attach_by_dated_name(mentions: DataFrame, grouped: DataFrame, codes: DataFrame) -> DataFrame:
+    """(group, target, name, named_on) for groups without a register code whose exact name
+    was held by several enterprises, but at the record's date by exactly one.
+
+    A name change (former_name_norm → name_norm on ``named_on``) ends the former name's
+    time with its holder and starts the new name's; a name without such a record is held
+    since forever or until now. 大连鼎博物业管理有限公司 cited by a 2016 judgment is the
+    enterprise that held that name in 2016, not the one that gave it up in 2008. A group
+    joins only when all its dated mentions point to one enterprise; a branch's name key
+    never matches a head office's.
+    """
+    members = mentions.join(grouped.select("mention_id", "group"), "mention_id")
+    group_codes = codes.join(grouped.select(F.col("mention_id").alias("cluster"), "group"), "cluster")
+    anchored = _anchored_groups(group_codes)
+    holders = members.join(anchored, "group")
+    names = holders.select("group", _branch_keyed(F.col("name_norm")).alias("key")).unionByName(
+        holders.select("group", _branch_keyed(F.col("former_name_norm")).alias("key"))
+    ).where(F.col("key").isNotNull()).distinct()
+    changes = holders.where(F.col("former_name_norm").isNotNull() & F.col("named_on").isNotNull())
+    until = changes.groupBy("group", _branch_keyed(F.col("former_name_norm")).alias("key")).agg(
+        F.min("named_on").alias("held_until"))
+    since = changes.groupBy("group", _branch_keyed(F.col("name_norm")).alias("key")).agg(
+        F.max("named_on").alias("held_since"))
+    shared = names.groupBy("key").agg(F.count("*").alias("holders")).where(F.col("holders") > 1)
+    held = (
+        names.join(shared, "key").join(until, ["group", "key"], "left").join(since, ["group", "key"], "left")
+        .select(F.col("group").alias("target"), "key", "held_since", "held_until")
+    )
+    queries = members.join(anchored, "group", "left_anti").where(
+        F.col("named_on").isNotNull() & F.col("name_norm").isNotNull()
+    ).select("group", _branch_keyed(F.col("name_norm")).alias("key"), "named_on")
+    at_the_time = (F.col("held_since").isNull() | (F.col("held_since") <= F.col("named_on"))) & (
+        F.col("held_until").isNull() | (F.col("named_on") < F.col("held_until")))
+    candidates = queries.join(held, "key").where(at_the_time)
+    return candidates.groupBy("group").agg(
+        F.count_distinct("target").alias("targets"),
+        F.min("target").alias("target"),
+        F.min(F.struct("named_on", "key")).alias("first"),
+    ).where(F.col("targets") == 1).select(
+        "group", "target",
+        F.substring_index(F.col("first.key"), "|", -1).alias("name"),
+        F.col("first.named_on").cast("string").alias("named_on"),
+    )
+
 
 def link_mentions(
     mentions: DataFrame,
@@ -511,13 +631,22 @@ def link_mentions(
         F.when(joined, F.col("name_rule")).alias("name_rule"),
         F.when(joined, F.col("name")).alias("name"),
     ).localCheckpoint()
+    dated = attach_by_dated_name(mentions, grouped, codes).withColumnRenamed("name", "dated_name")
+    grouped = grouped.join(dated, "group", "left").select(
+        "mention_id", "cluster", "rule", "evidence",
+        F.coalesce("target", "group").alias("group"),
+        F.when(F.col("target").isNotNull(), F.lit("name_dated")).otherwise(F.col("name_rule"))
+        .alias("name_rule"),
+        F.coalesce("dated_name", "name").alias("name"),
+        "named_on",
+    ).localCheckpoint()
     fuzzy = attach_by_fuzzy_name(mentions, grouped, codes, settings.fuzzy_threshold,
                                  settings.fuzzy_margin)
     linked = grouped.join(fuzzy.withColumnRenamed("name", "fuzzy_name"), "group", "left")
 
     name_evidence = F.when(F.col("target").isNotNull(), F.to_json(F.struct(
         F.col("fuzzy_name").alias("name"), "matched_name", "score", "legal_rep", "weak_code",
-    ))).when(F.col("name_rule").isNotNull(), F.to_json(F.struct("name")))
+    ))).when(F.col("name_rule").isNotNull(), F.to_json(F.struct("name", "named_on")))
     shares_code = F.col("rule") != "singleton"
     rule = (
         F.when(shares_code, F.col("rule"))
@@ -704,7 +833,17 @@ def _head_offices(members: DataFrame) -> DataFrame:
 # taxpayer's hundreds of VAT returns) are one signature and are linked once.
 SIGNATURE_COLUMNS = (
     "name_norm", "name_core", *CODE_KINDS, "is_branch", "legal_rep", "former_name_norm", "weak_code",
+    "named_on",
 )
+
+
+def _dates_that_matter(mentions: DataFrame) -> DataFrame:
+    """Keep ``named_on`` only where a step reads it: name changes (when a name was given up
+    or taken) and mentions without any code (whom a shared name meant at the time). Other
+    mentions alike but for their date stay one signature."""
+    read = F.col("former_name_norm").isNotNull() | reduce(
+        lambda a, b: a & b, (F.col(kind).isNull() for kind in CODE_KINDS))
+    return mentions.withColumn("named_on", F.when(read, F.col("named_on")))
 
 
 def signatures(mentions: DataFrame) -> tuple[DataFrame, DataFrame]:
@@ -712,7 +851,8 @@ def signatures(mentions: DataFrame) -> tuple[DataFrame, DataFrame]:
     signature's attributes, ``weight`` (its mentions) and, as its ``mention_id``, its
     smallest mention_id (so ids still follow the smallest mention of a cluster)."""
     signature = F.sha2(F.to_json(F.struct(*SIGNATURE_COLUMNS)), 256)
-    keyed = mentions.select("mention_id", *SIGNATURE_COLUMNS, signature.alias("signature"))
+    keyed = _dates_that_matter(mentions).select(
+        "mention_id", *SIGNATURE_COLUMNS, signature.alias("signature"))
     rows = keyed.groupBy("signature").agg(
         F.min("mention_id").alias("mention_id"),
         F.count("*").alias("weight"),
@@ -794,7 +934,7 @@ def resolve(
     kept_edges, dropped_keys = guard_keys(rows, edges, settings.max_key_degree)
     kept_edges = kept_edges.localCheckpoint()
     labels, iterations = connected_components(kept_edges, settings.max_iterations,
-                                              settings.checkpoint_every)
+                                              settings.checkpoint_every, settings.single_task_edges)
     lap("code_clusters")
     linked = link_mentions(rows, kept_edges, labels, settings)
     # From signatures back to their mentions.

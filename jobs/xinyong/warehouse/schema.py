@@ -33,6 +33,7 @@ MENTION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("ent_name_core", "text"),  # names.core_name: 字号 + industry, for fuzzy matching
     ("ent_former_name_norm", "text"),  # a previous name (name-change records)
     ("ent_weak_code", "text"),  # a code with a wrong check character or masked: evidence, not a key
+    ("ent_named_on", "date"),  # the date as of which the record names the enterprise (Feed.named_on_field)
 )
 TRAILING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("extra", "jsonb"),  # delivered columns the contract does not name
@@ -110,7 +111,8 @@ def _create_live_mention_view(cursor) -> None:
             "ent_name_norm as name_norm, ent_uscc as uscc, ent_org as org, ent_regno as regno, "
             "ent_taxno as taxno, ent_customs as customs, coalesce(ent_is_branch, false) as is_branch, "
             "ent_legal_rep as legal_rep, {rank} as source_rank, ent_name_core as name_core, "
-            "ent_former_name_norm as former_name_norm, ent_weak_code as weak_code "
+            "ent_former_name_norm as former_name_norm, ent_weak_code as weak_code, "
+            "ent_named_on as named_on "
             "from {table} where valid_to is null and op <> 'D' "
             "and (ent_name is not null or ent_uscc is not null or ent_org is not null "
             "or ent_regno is not null or ent_taxno is not null or ent_customs is not null)"

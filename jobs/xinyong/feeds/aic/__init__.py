@@ -37,6 +37,7 @@ NAME_CHANGES = Feed(
         Field("变更后名称", "name_after", "name"),
         Field("变更日期", "changed_on", "date"),
     ),
+    named_on_field="changed_on",
     name_field="name_after", code_fields=("uscc", "reg_no"), former_name_field="name_before",
     description="Changes of enterprise name (名称变更).",
 )
@@ -52,6 +53,7 @@ ABNORMAL_OPERATIONS = Feed(
         Field("移出日期", "removed_on", "date"),
         Field("移出原因", "removal_reason"),
     ),
+    named_on_field="listed_on",
     name_field="name", code_fields=("uscc", "reg_no"),
     description="List of enterprises with abnormal operations (经营异常名录).",
 )

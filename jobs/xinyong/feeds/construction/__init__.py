@@ -14,6 +14,7 @@ QUALIFICATIONS = Feed(
         Field("有效期至", "valid_until", "date"),
         Field("发证机关", "issuer"),
     ),
+    named_on_field="issued_on",
     name_field="name", code_fields=("uscc", "org_code"),
     description="Construction enterprise qualifications (资质).",
 )
@@ -28,6 +29,7 @@ VIOLATIONS = Feed(
         Field("处理决定", "decision"),
         Field("决定日期", "decided_on", "date"),
     ),
+    named_on_field="decided_on",
     name_field="name", code_fields=("uscc",),
     description="Construction violations and penalties (违规处理).",
 )

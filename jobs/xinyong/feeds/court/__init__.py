@@ -41,6 +41,7 @@ JUDGMENTS = Feed(
         Field("bdje", "amount_at_stake", "amount"),
         Field("parties", "parties", "json"),
     ),
+    named_on_field="judged_on",
     mentions=judgment_parties,
     mention_columns=(
         ("party_no", "integer"), ("party_name", "text"), ("party_role", "text"),
@@ -62,6 +63,7 @@ DISHONEST_DEBTORS = Feed(
         Field("lxqk", "performance", comment="全部未履行 / 部分未履行 / ..."),
         Field("sxxw", "dishonest_conduct"),
     ),
+    named_on_field="filed_on",
     name_field="debtor_name", code_fields=("org_code",), legal_rep_field="legal_rep",
     description="Dishonest judgment debtors (失信被执行人).",
 )

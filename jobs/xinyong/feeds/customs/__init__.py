@@ -17,6 +17,7 @@ DECLARATIONS = Feed(
         Field("TotalValue@currency", "currency", comment="ISO 4217"),
         Field("HSCode", "hs_code"),
     ),
+    named_on_field="declared_on",
     name_field="trade_name", code_fields=("trade_code", "uscc"),
     description="Customs declarations (报关单).",
 )
@@ -30,6 +31,7 @@ CREDIT_RATINGS = Feed(
         Field("credit_level", "credit_level"),
         Field("effective_date", "effective_on", "date"),
     ),
+    named_on_field="effective_on",
     name_field="name", code_fields=("trade_code", "uscc"),
     description="Customs enterprise credit levels (海关信用等级).",
 )

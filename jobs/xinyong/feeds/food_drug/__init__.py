@@ -18,6 +18,7 @@ LICENSES = Feed(
         Field("发证日期", "issued_on", "date"),
         Field("有效期至", "valid_until", "date"),
     ),
+    named_on_field="issued_on",
     name_field="name", code_fields=("credit_code",), legal_rep_field="legal_rep",
     description="Food and drug licences (许可证).",
 )
@@ -33,6 +34,7 @@ PENALTIES = Feed(
         Field("罚没金额(元)", "amount", "amount"),
         Field("处罚日期", "decided_on", "date"),
     ),
+    named_on_field="decided_on",
     name_field="name", code_fields=("credit_code",),
     description="Food and drug administrative penalties (行政处罚).",
 )

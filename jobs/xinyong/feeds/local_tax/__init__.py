@@ -17,6 +17,7 @@ DECLARATIONS = Feed(
         Field("ynse", "tax_payable", "amount"),
         Field("sjse", "tax_paid", "amount"),
     ),
+    named_on_field="period_end",
     name_field="taxpayer_name", code_fields=("taxpayer_id",),
     description="Local tax declarations (地税申报).",
 )
@@ -30,6 +31,7 @@ ARREARS = Feed(
         Field("qssz", "levy_item"),
         Field("ggrq", "announced_on", "date"),
     ),
+    named_on_field="announced_on",
     name_field="taxpayer_name", code_fields=("taxpayer_id",), legal_rep_field="legal_rep",
     description="Tax arrears announcements (欠税公告).",
 )

@@ -13,6 +13,7 @@ PRICE_VIOLATIONS = Feed(
         Field("罚款金额(元)", "fine", "amount"),
         Field("决定日期", "decided_on", "date"),
     ),
+    named_on_field="decided_on",
     name_field="party", code_fields=("license_code",),
     description="Price violations (价格违法行为处罚).",
 )

@@ -13,6 +13,7 @@ SEAL_FILINGS = Feed(
         Field("yzlx", "seal_type"),
         Field("barq", "filed_on", "date"),
     ),
+    named_on_field="filed_on",
     name_field="unit_name", code_fields=("uscc",), legal_rep_field="legal_rep",
     description="Seal filings (印章备案).",
 )

@@ -15,6 +15,7 @@ ORG_CODE_CERTIFICATES = Feed(
         Field("有效期至", "valid_until", "date"),
         Field("状态", "status"),
     ),
+    named_on_field="issued_on",
     name_field="name", code_fields=("org_code",), legal_rep_field="legal_rep",
     description="Organization code certificates (组织机构代码证).",
 )
@@ -29,6 +30,7 @@ PRODUCT_INSPECTIONS = Feed(
         Field("检验结论", "verdict", comment="合格 or 不合格"),
         Field("不合格项目", "failed_items"),
     ),
+    named_on_field="inspected_on",
     name_field="name", code_fields=("org_code",),
     description="Product quality spot checks (产品质量抽查).",
 )

@@ -18,6 +18,7 @@ VAT_RETURNS = Feed(
         Field("yjse", "tax_paid", "amount"),
         Field("sbrq", "filed_on", "date"),
     ),
+    named_on_field="filed_on",
     name_field="taxpayer_name", code_fields=("taxpayer_id",),
     description="Monthly VAT returns (增值税申报).",
 )
