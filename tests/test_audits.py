@@ -102,10 +102,11 @@ def _load_case(cursor, case: dict[str, Any]) -> int:
         cursor.execute(sql.SQL("delete from {}").format(sql.Identifier("ingest", table)))
     cursor.execute("delete from credit.published")
     cursor.execute("delete from resolve.night_run")  # cascades to links and findings
+    night.drop_link_partitions(cursor)  # resolve.link: one partition per run
     if case.get("previous_run_links"):
         cursor.execute("insert into resolve.night_run (run_date, status)"
                        " values (%s::date - 1, 'superseded') returning run_id", (case["run_date"],))
-        insert_links(cursor, cursor.fetchone()[0], case["previous_run_links"])
+        insert_links(cursor, int(cursor.fetchone()[0]), case["previous_run_links"])
     cursor.execute("insert into resolve.night_run (run_date, status) values (%s, 'resolved')"
                    " returning run_id", (case["run_date"],))
     run_id = int(cursor.fetchone()[0])
@@ -128,6 +129,8 @@ def _load_case(cursor, case: dict[str, Any]) -> int:
 
 
 def insert_links(cursor, run_id: int, links: dict[str, list[str]]) -> None:
+    night.create_link_partition(cursor, run_id)
+    night.attach_link_partition(cursor, run_id)
     for enterprise_id, refs in links.items():
         for text in refs:
             cursor.execute("insert into resolve.link (run_id, agency, feed, record_id, enterprise_id,"

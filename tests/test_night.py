@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from psycopg2 import sql
 
 from xinyong import cli
 from xinyong.demo import delivery_dates
@@ -213,14 +212,3 @@ def test_audit_changes_account_for_the_difference_between_two_runs(cli_nights):
     assert {(a, e) for a, e, c in changes if c == "new"} == published - previous
     assert {(a, e) for a, e, c in changes if c == "resolved"} == previous - published
     assert published  # the generated nights plant findings
-
-
-@pytest.mark.parametrize("code_column", ["uscc", "org_code", "reg_no", "tax_no", "customs_code"])
-def test_an_enterprise_lookup_by_code_can_use_an_index(cli_nights, code_column):
-    dsn = cli_nights["dsn"]
-    with transaction(dsn) as conn, conn.cursor() as cursor:
-        cursor.execute("set local enable_seqscan = off")  # tiny tables: ask what could serve it
-        cursor.execute(sql.SQL("explain (format json) select * from credit.enterprise where {} = %s")
-                       .format(sql.Identifier(code_column)), ("X",))
-        plan = json.dumps(cursor.fetchone()[0])
-    assert f'"Index Name": "enterprise_{code_column}"' in plan, plan

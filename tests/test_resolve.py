@@ -149,9 +149,10 @@ SCENARIO = [
             named_on=date(2008, 11, 20)),
     mention("ycourt|case|V3", NAME_V, rank=5, named_on=date(2016, 1, 13)),
     mention("ycourt|case|W3", "庚物业管理(沈阳)有限责任公司", rank=5, named_on=date(2006, 1, 13)),
-    mention("ycourt|case|W4", NAME_V, rank=5, named_on=date(2008, 11, 19)),
-    mention("ycourt|case|Y1", NAME_V, rank=5, named_on=date(2009, 6, 1)),  # nobody's then
-    mention("ycourt|case|Y2", NAME_V, rank=5),  # undated
+    mention("ycourt|case|W4", "沈阳庚物业管理有限责任公司", rank=5, named_on=date(2008, 11, 19)),
+    # Nobody's in 2009 and spelled like neither: alone. Undated, spelled as V registered it: V's.
+    mention("ycourt|case|Y1", "庚物业管理(沈阳)有限公司", rank=5, named_on=date(2009, 6, 1)),
+    mention("ycourt|case|Y2", NAME_V, rank=5),
 ]
 
 
@@ -208,10 +209,9 @@ def test_clusters_and_new_ids_in_order_of_smallest_mention(scenario: dict[str, A
         eid(13): {"xaic|reg|T1", "xaic|chg|T2", "xcourt|case|T3"},
         eid(14): {"xaic|reg|R1", "xtax|vat|R2"},
         eid(15): {"xprice|pv|X2"},
-        eid(16): {"yaic|chg|V2", "yaic|reg|V1", "ycourt|case|V3"},
+        eid(16): {"yaic|chg|V2", "yaic|reg|V1", "ycourt|case|V3", "ycourt|case|Y2"},
         eid(17): {"yaic|chg|W2", "yaic|reg|W1", "ycourt|case|W3", "ycourt|case|W4"},
         eid(18): {"ycourt|case|Y1"},
-        eid(19): {"ycourt|case|Y2"},
     }
     assert scenario["changes"] == []
     # One task is one round; propagation needs one that changes labels and one that does not.
@@ -239,10 +239,10 @@ def test_rules_and_evidence(scenario: dict[str, Any]) -> None:
         "name": "甲科技", "matched_name": NAME_A, "score": 100.0}})
     rule, found = evidence["xcourt|dd|C2"]
     assert (rule, found["by_name"]["score"], found["by_name"]["weak_code"]) == (
-        "name_fuzzy", 105.0, "org:423****8X")
+        "name_fuzzy", 110.0, "org:423****8X")  # C and D are spelled alike: +5 for both
     rule, found = evidence["xltax|arr|C3"]
     assert (rule, found["by_name"]["score"], found["by_name"]["legal_rep"]) == (
-        "name_fuzzy", 105.0, True)
+        "name_fuzzy", 110.0, True)
     assert evidence["court|case|X1"] == ("singleton", {})
     # E1 stands alone on its own uscc; G1's only code was dropped.
     assert evidence["aic|reg|E1"] == ("uscc", {"uscc": uscc_code(ORG_E)})
@@ -254,6 +254,9 @@ def test_rules_and_evidence(scenario: dict[str, Any]) -> None:
         "name_dated", {"codes": {}, "by_name": {"name": NAME_V, "named_on": "2016-01-13"}})
     assert evidence["ycourt|case|W3"] == (
         "name_dated", {"codes": {}, "by_name": {"name": NAME_V, "named_on": "2006-01-13"}})
+    assert evidence["ycourt|case|Y2"] == ("name_fuzzy", {"codes": {}, "by_name": {
+        "name": NAME_V, "matched_name": NAME_V, "score": 110.0, "spelled_alike": True}})
+    assert evidence["ycourt|case|Y1"] == ("singleton", {})
 
 
 def test_conflicting_and_overused_keys_are_dropped_and_reported(

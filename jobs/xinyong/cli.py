@@ -4,7 +4,7 @@
     xinyong generate --out DIR ...                 contract deliveries with ground truth
     xinyong demo                                   generate a small landing, run it through the DAG
     xinyong status                                 the last delivery per agency
-    xinyong bench --scale S                        measured speed against raw baselines
+    xinyong bench --scale S                        a full and a delta night measured against baselines
     xinyong db migrate                             bring the warehouse schema up to date
     xinyong audit [--date D] [--only A3]           run the cross-audits again on the latest run
 """
@@ -65,9 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=20261110)
     demo.set_defaults(handler=_demo)
 
-    bench = commands.add_parser("bench", help="measure the night's stages against baselines")
+    bench = commands.add_parser(
+        "bench", help="a full and a delta night, stage by stage, against baselines; query latency",
+        description="Generate (or reuse) two nights at the scale, run a full first night and a"
+                    " delta night in a scratch database on the warehouse server, the raw-COPY and"
+                    " Splink baselines and the query latencies; write <out>/scale-S.{json,md}.")
     bench.add_argument("--scale", type=float, default=0.01, help="1 = 750,000 enterprises")
     bench.add_argument("--out", type=Path, default=Path("bench/results"))
+    bench.add_argument("--data", type=Path, default=None,
+                       help="where the deliveries are generated or reused (default .xinyong/bench)")
+    bench.add_argument("--splink-max-scale", type=float, default=0.1,
+                       help="skip the Splink baseline above this scale (default 0.1)")
+    bench.add_argument("--lookups", type=int, default=50,
+                       help="timed lookups per query, each with another random key (default 50)")
+    bench.add_argument("--audit-runs", type=int, default=10,
+                       help="timed runs of each audit (default 10)")
     bench.set_defaults(handler=_bench)
 
     evaluate = commands.add_parser(
@@ -185,10 +197,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from xinyong.bench import run_bench
+    from xinyong.bench import markdown, run_bench
 
-    result = run_bench(args.scale, args.out)
-    print(json.dumps(result, indent=2))
+    result = run_bench(args.scale, args.out, data_root=args.data,
+                       splink_max_scale=args.splink_max_scale, lookups=args.lookups,
+                       audit_runs=args.audit_runs)
+    print(markdown(result), end="")
     return 0
 
 

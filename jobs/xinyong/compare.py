@@ -42,15 +42,27 @@ def _row(tool: str, seconds: float, report: Mapping[str, Any]) -> dict[str, Any]
             "renamed_enterprises_split": report["renamed_enterprises_split"]}
 
 
-def compare(dsn: str, truth_dir: Path, out: Path, *, name: str) -> dict[str, Any]:
-    """Run both tools on the warehouse's live mentions; write ``<out>/<name>.{json,md}``."""
+def splink_missing() -> str | None:
+    """Why the Splink baseline cannot run in this environment, or None when it can."""
     try:
-        from xinyong.splink_baseline import resolve_with_splink
+        import xinyong.splink_baseline  # noqa: F401
     except ImportError as missing:
-        raise SystemExit("Splink is not installed: pip install -e '.[bench]'") from missing
+        return f"Splink is not installed ({missing}): pip install -e '.[bench]'"
+    return None
+
+
+def resolve_both(dsn: str, truth_dir: Path, *,
+                 thresholds: tuple[float, ...] = SPLINK_THRESHOLDS) -> dict[str, Any]:
+    """Export the warehouse's live mentions once; resolve them from scratch with our job and
+    with Splink at each threshold; score each against the truth.
+
+    Returns ``mentions``, ``spark_session_seconds`` (not counted in our job's time) and
+    ``results`` (one row per tool: seconds and scores). Needs Splink (``splink_missing``).
+    """
     from xinyong.night import PRIOR_LINK_SCHEMA, export_mentions
     from xinyong.platform import ensure_java
     from xinyong.resolve import build_spark, run_job
+    from xinyong.splink_baseline import resolve_with_splink
     from xinyong.warehouse.db import transaction
 
     truth = evaluate.read_truth(truth_dir)
@@ -76,12 +88,21 @@ def compare(dsn: str, truth_dir: Path, out: Path, *, name: str) -> dict[str, Any
         ours = _keyed(dict(zip(links.column("mention_id").to_pylist(),
                                links.column("enterprise_id").to_pylist(), strict=True)))
         rows.append(_row("xinyong (Spark)", ours_seconds, evaluate.evaluate(ours, truth, enterprises)))
-        for threshold in SPLINK_THRESHOLDS:
+        for threshold in thresholds:
             run = resolve_with_splink(work / "mentions.parquet", threshold=threshold)
             report = evaluate.evaluate(_keyed(run.clusters), truth, enterprises)
             rows.append(_row(f"Splink 5 (DuckDB), threshold {threshold}", run.seconds, report))
-    result = {"mentions": mentions, "spark_session_seconds": round(session_seconds, 1),
-              "machine": f"{host.machine()}, {host.system()} {host.release()}", "results": rows}
+    return {"mentions": mentions, "spark_session_seconds": round(session_seconds, 1), "results": rows}
+
+
+def compare(dsn: str, truth_dir: Path, out: Path, *, name: str) -> dict[str, Any]:
+    """Run both tools on the warehouse's live mentions; write ``<out>/<name>.{json,md}``."""
+    if reason := splink_missing():
+        raise SystemExit(reason)
+    both = resolve_both(dsn, truth_dir)
+    result = {"mentions": both["mentions"], "spark_session_seconds": both["spark_session_seconds"],
+              "machine": f"{host.machine()}, {host.system()} {host.release()}",
+              "results": both["results"]}
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (out / f"{name}.md").write_text(format_table(result), encoding="utf-8")

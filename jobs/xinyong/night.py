@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -149,12 +151,17 @@ def _store_resolution(cursor, out: Path, run_id: int, run_date: date) -> None:
                    " evidence text) on commit drop")
     parquet_to_table(cursor, out / "links", sql.Identifier("link_in"),
                      ["mention_id", "enterprise_id", "rule", "evidence"])
-    cursor.execute(
-        "insert into resolve.link (run_id, agency, feed, record_id, enterprise_id, rule, evidence)"
+    # The run's links go into their own table, loaded before it has an index, then attached
+    # as the run's partition of resolve.link (which builds its indexes once).
+    partition = create_link_partition(cursor, run_id)
+    cursor.execute(sql.SQL(
+        "insert into {} (run_id, agency, feed, record_id, enterprise_id, rule, evidence)"
         " select %s, split_part(mention_id, '|', 1), split_part(mention_id, '|', 2),"
         "  substr(mention_id, length(split_part(mention_id, '|', 1))"
         "   + length(split_part(mention_id, '|', 2)) + 3),"
-        "  enterprise_id, rule, coalesce(evidence, '{}')::jsonb from link_in", (run_id,))
+        "  enterprise_id, rule, coalesce(evidence, '{{}}')::jsonb from link_in"
+    ).format(partition), (run_id,))
+    attach_link_partition(cursor, run_id)
     _store_enterprises(cursor, out, run_id)
     parquet_to_table(cursor, out / "id_changes", sql.Identifier("resolve", "enterprise_id_change"),
                      ["enterprise_id", "change", "other_enterprise_id"], {"run_id": run_id})
@@ -162,6 +169,81 @@ def _store_resolution(cursor, out: Path, run_id: int, run_date: date) -> None:
         "insert into resolve.enterprise_registry (enterprise_id, first_run_id, issued_on)"
         " select enterprise_id, %s, %s from resolve.enterprise where run_id = %s"
         " on conflict (enterprise_id) do nothing", (run_id, run_date, run_id))
+
+
+def link_partition(run_id: int) -> sql.Identifier:
+    """The partition of resolve.link holding one run's links (sql/migrations/V008)."""
+    return sql.Identifier("resolve", f"link_run_{int(run_id)}")
+
+
+def create_link_partition(cursor, run_id: int) -> sql.Identifier:
+    """A new table shaped as resolve.link for the run's links, without indexes (a bulk load
+    into it maintains none); its check on run_id lets attaching skip the validating scan."""
+    partition = link_partition(run_id)
+    cursor.execute(sql.SQL(
+        "create table {} (like resolve.link including defaults,"
+        " constraint {} check (run_id = {}))"
+    ).format(partition, sql.Identifier(f"link_run_{int(run_id)}_run"), sql.Literal(int(run_id))))
+    return partition
+
+
+def attach_link_partition(cursor, run_id: int) -> None:
+    """Attach the run's table as its partition: builds its indexes and checks its foreign key
+    once. Needs only a SHARE UPDATE EXCLUSIVE lock on resolve.link, so readers go on."""
+    cursor.execute(sql.SQL("alter table resolve.link attach partition {} for values in ({})")
+                   .format(link_partition(run_id), sql.Literal(int(run_id))))
+
+
+def link_partitions(cursor) -> dict[tuple[str, str], set[int]]:
+    """Every partition of resolve.link, (schema, table), with the runs its bound lists."""
+    cursor.execute(
+        "select n.nspname, c.relname, array(select m[1]::bigint from regexp_matches("
+        "  pg_get_expr(c.relpartbound, c.oid), '([0-9]+)', 'g') as m)"
+        " from pg_inherits as i join pg_class as c on c.oid = i.inhrelid"
+        " join pg_namespace as n on n.oid = c.relnamespace"
+        " where i.inhparent = 'resolve.link'::regclass")
+    return {(schema, name): set(runs) for schema, name, runs in cursor.fetchall()}
+
+
+def drop_link_partitions(cursor, removing: set[int] | frozenset[int] = frozenset()) -> list[str]:
+    """Drop the partitions of resolve.link that hold no run kept: every run they list is
+    being removed or no longer in resolve.night_run. Returns what was dropped."""
+    cursor.execute("select run_id from resolve.night_run")
+    kept = {row[0] for row in cursor.fetchall()} - set(removing)
+    dropped = []
+    for partition, runs in link_partitions(cursor).items():
+        if not runs & kept:
+            cursor.execute(sql.SQL("drop table {}").format(sql.Identifier(*partition)))
+            dropped.append(".".join(partition))
+    return dropped
+
+
+# How long removing old runs waits for readers of resolve.link (dropping a partition needs an
+# exclusive lock on it) before it gives up until the next night, so readers queue no longer.
+REMOVE_RUNS_LOCK_TIMEOUT = "10s"
+
+
+def remove_old_runs(dsn: str, published_run_id: int) -> list[int]:
+    """Remove the runs before the one preceding ``published_run_id``: their link partitions
+    are dropped, then their rows (enterprises, findings, id changes cascade). When readers
+    hold resolve.link longer than REMOVE_RUNS_LOCK_TIMEOUT nothing is removed; the next
+    night's publication removes them. Returns the runs removed."""
+    from psycopg2 import errors
+
+    try:
+        with transaction(dsn) as conn, conn.cursor() as cursor:
+            cursor.execute("select set_config('lock_timeout', %s, true)",
+                           (REMOVE_RUNS_LOCK_TIMEOUT,))
+            cursor.execute("select run_id from resolve.night_run where run_id < (select max(run_id)"
+                           " from resolve.night_run where run_id < %s)", (published_run_id,))
+            old = {row[0] for row in cursor.fetchall()}
+            dropped = drop_link_partitions(cursor, old)
+            cursor.execute("delete from resolve.night_run where run_id = any(%s)", (sorted(old),))
+    except errors.LockNotAvailable:
+        log.warning("old runs not removed: readers hold resolve.link; the next night retries")
+        return []
+    log.info("removed runs %s, dropped %s", sorted(old), ", ".join(dropped) or "no partition")
+    return sorted(old)
 
 
 def _store_enterprises(cursor, out: Path, run_id: int) -> None:
@@ -268,7 +350,12 @@ def audit(dsn: str, run_date: date | None = None, run_id: int | None = None,
             " where schemaname in ('ingest', 'resolve')"
             " and (coalesce(last_analyze, last_autoanalyze) is null"
             "      or n_mod_since_analyze > 0.1 * greatest(n_live_tup, 1000))")
-        for schema, table in cursor.fetchall():
+        stale = [(schema, table) for schema, table in cursor.fetchall()]
+        # A partitioned parent never counts as modified: analyze resolve.link (its statistics
+        # across partitions) whenever one of its partitions is analyzed.
+        if set(stale) & set(link_partitions(cursor)):
+            stale.append(("resolve", "link"))
+        for schema, table in dict.fromkeys(stale):
             cursor.execute(sql.SQL("analyze {}").format(sql.Identifier(schema, table)))
     with transaction(dsn) as conn, conn.cursor() as cursor:
         cursor.execute("select pg_advisory_xact_lock(%s)", (73_616_403,))  # one audit at a time
@@ -353,12 +440,14 @@ def publish(dsn: str, run_date: date, run_id: int | None = None) -> dict[str, An
                        " and status <> 'superseded'", (run_id,))
         cursor.execute("update resolve.night_run set status = 'published', finished_at = now()"
                        " where run_id = %s", (run_id,))
-        # Earlier runs' rows go; the run just before stays for comparisons (new findings).
-        cursor.execute("delete from resolve.night_run where run_id < (select max(run_id)"
-                       " from resolve.night_run where run_id < %s)", (run_id,))
+        # One row, but every view joins it: without statistics the planner guesses thousands.
+        cursor.execute("analyze credit.published")
         cursor.execute("select count(*), count(distinct enterprise_id) from resolve.link"
                        " where run_id = %s", (run_id,))
         links, enterprises = cursor.fetchone()
+    # Earlier runs go, after publication (readers never wait on it); the run just before
+    # stays for comparisons (new findings).
+    remove_old_runs(dsn, run_id)
     return {"run_id": run_id, "links": links, "enterprises": enterprises}
 
 
@@ -383,6 +472,15 @@ class NightSummary:
     resolution: dict[str, Any] = field(default_factory=dict)
     audits: dict[str, int] = field(default_factory=dict)
     publication: dict[str, Any] = field(default_factory=dict)
+    # Wall time of each step, in order: {"ingest": {"started_at": <epoch s>, "seconds": s}, ...}
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Record the wall time of the step run inside the block as ``stages[stage]``."""
+        started_at, started = time.time(), time.perf_counter()
+        yield
+        self.stages[stage] = {"started_at": started_at, "seconds": time.perf_counter() - started}
 
 
 class NightAlreadyRunning(NightFailed):
@@ -420,13 +518,19 @@ def run_night(dsn: str, landing: Path, run_date: date, *,
 def _run_night_steps(dsn: str, landing: Path, run_date: date,
                      full_resolution: bool | None) -> NightSummary:
     summary = NightSummary(run_date)
-    prepare(dsn)
-    for code in agency_codes():
-        summary.deliveries += ingest(dsn, landing, code, run_date)
-    summary.validation = validate(dsn, run_date)
-    summary.resolution = resolve(dsn, run_date, full=full_resolution)
-    summary.audits = audit(dsn, run_date, summary.resolution["run_id"])
-    summary.publication = publish(dsn, run_date, summary.resolution["run_id"])
+    with summary.timed("prepare"):
+        prepare(dsn)
+    with summary.timed("ingest"):
+        for code in agency_codes():
+            summary.deliveries += ingest(dsn, landing, code, run_date)
+    with summary.timed("validate"):
+        summary.validation = validate(dsn, run_date)
+    with summary.timed("resolve"):
+        summary.resolution = resolve(dsn, run_date, full=full_resolution)
+    with summary.timed("audit"):
+        summary.audits = audit(dsn, run_date, summary.resolution["run_id"])
+    with summary.timed("publish"):
+        summary.publication = publish(dsn, run_date, summary.resolution["run_id"])
     return summary
 
 

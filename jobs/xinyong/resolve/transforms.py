@@ -68,6 +68,7 @@ LEGAL_REP_DIFFERS = -10.0
 CITY_AGREES = 5.0  # the city a name starts with (大连泽泽 for 大连泽泽酒店管理有限公司)
 CITY_DIFFERS = -10.0
 WEAK_CODE_FITS = 5.0
+SPELLED_ALIKE = 5.0  # the query's name as delivered starts one of the candidate's
 WEAK_CODE_CONTRADICTS = -20.0
 _LEADING_CITY = "^(" + "|".join(sorted(CITIES, key=len, reverse=True)) + ")"
 
@@ -466,16 +467,18 @@ def attach_by_fuzzy_name(
     threshold: float = DEFAULT_FUZZY_THRESHOLD,
     margin: float = DEFAULT_FUZZY_MARGIN,
 ) -> DataFrame:
-    """(group, target, score, name, matched_name, legal_rep, weak_code) for groups without a
-    register code that resemble exactly one group with one.
+    """(group, target, score, name, matched_name, legal_rep, weak_code, spelled_alike) for
+    groups without a register code that resemble exactly one group with one.
 
     Candidates share the first two characters of the core name (the 字号 block) and the
     branch flag. A pair scores its best name similarity (similarity.name_score), +5 when
     both names start with one city and -10 with two, +5 when a legal representative
     agrees and -10 when both have some and none agrees, +5 when a damaged code of the
-    query fits a code of the candidate and -20 when it fits none of that kind. The best
-    candidate is taken when it reaches ``threshold`` and leads the
-    next by ``margin``; otherwise the group stays as it is.
+    query fits a code of the candidate and -20 when it fits none of that kind, +5 when the
+    query's name as delivered (place first or last, organisation form) begins one of the
+    candidate's (沈阳中宏 → 沈阳中宏商贸有限责任公司 rather than 中宏(沈阳)餐饮管理有限公司). The best
+    candidate is taken when it reaches ``threshold`` and leads the next by ``margin``;
+    otherwise the group stays as it is.
     """
     from pyspark.sql.functions import pandas_udf
 
@@ -508,7 +511,7 @@ def attach_by_fuzzy_name(
         # The best-scoring pair of names; ties broken by the names themselves (deterministic).
         F.max(F.struct("score", "matched_name", "name", "city", "matched_city")).alias("names"),
         F.max("score").alias("score"),
-    ).where(F.col("score") >= threshold - CITY_AGREES - LEGAL_REP_AGREES - WEAK_CODE_FITS)
+    ).where(F.col("score") >= threshold - CITY_AGREES - LEGAL_REP_AGREES - WEAK_CODE_FITS - SPELLED_ALIKE)
 
     reps = members.where(F.col("legal_rep").isNotNull()).select("group", "legal_rep").distinct()
     rep_pairs = best_pair.select("group", "target").join(reps, "group").join(
@@ -526,6 +529,13 @@ def attach_by_fuzzy_name(
         F.max(F.expr("code rlike pattern").cast("int")).alias("weak_fits"),
         F.min("weak_code").alias("weak_code"),
     )
+    spellings = members.where(F.col("name").isNotNull()).select("group", F.col("name").alias("spelling")) \
+        .distinct()
+    spelling_pairs = best_pair.select("group", "target").join(spellings, "group").join(
+        spellings.select(F.col("group").alias("target"), F.col("spelling").alias("target_spelling")),
+        "target",
+    ).where(F.col("target_spelling").startswith(F.col("spelling"))).select(
+        "group", "target", F.lit(True).alias("spelled_alike")).distinct()
     query_city, target_city = F.col("names.city"), F.col("names.matched_city")
     adjustment = (
         F.when((query_city != "") & (query_city == target_city), CITY_AGREES)
@@ -534,10 +544,12 @@ def attach_by_fuzzy_name(
         .when(F.col("rep_agrees") == 0, LEGAL_REP_DIFFERS).otherwise(0.0)
         + F.when(F.col("weak_fits") == 1, WEAK_CODE_FITS)
         .when(F.col("weak_fits") == 0, WEAK_CODE_CONTRADICTS).otherwise(0.0)
+        + F.when(F.col("spelled_alike"), SPELLED_ALIKE).otherwise(0.0)
     )
     judged = (
         best_pair.join(rep_pairs, ["group", "target"], "left")
         .join(weak_pairs, ["group", "target"], "left")
+        .join(spelling_pairs, ["group", "target"], "left")
         .withColumn("total", F.col("score") + adjustment)
     )
     ranked = judged.withColumn(
@@ -550,8 +562,9 @@ def attach_by_fuzzy_name(
         & (F.col("runner_up").isNull() | (F.col("total") - F.col("runner_up") >= margin))
     ).select(
         "group", "target", F.round("total", 2).alias("score"), "names.name", "names.matched_name",
-        F.col("rep_agrees") == 1, "weak_code",
-    ).toDF("group", "target", "score", "name", "matched_name", "legal_rep", "weak_code")
+        F.col("rep_agrees") == 1, "weak_code", "spelled_alike",
+    ).toDF("group", "target", "score", "name", "matched_name", "legal_rep", "weak_code", "spelled_alike")
+
 
 def _anchored_groups(group_codes: DataFrame) -> DataFrame:
     """The groups holding a register code: the enterprises name-only mentions may join."""
@@ -646,6 +659,7 @@ def link_mentions(
 
     name_evidence = F.when(F.col("target").isNotNull(), F.to_json(F.struct(
         F.col("fuzzy_name").alias("name"), "matched_name", "score", "legal_rep", "weak_code",
+        "spelled_alike",
     ))).when(F.col("name_rule").isNotNull(), F.to_json(F.struct("name", "named_on")))
     shares_code = F.col("rule") != "singleton"
     rule = (
@@ -748,8 +762,10 @@ def assign_enterprise_ids(
 
 # --- 6. enterprises ------------------------------------------------------------------------
 
-def build_enterprises(mentions: DataFrame, links: DataFrame) -> DataFrame:
-    """The golden record: one row per enterprise.
+def build_enterprises(signature_rows: DataFrame, signature_links: DataFrame) -> DataFrame:
+    """The golden record: one row per enterprise, from its signatures (``signatures``: each
+    stands for ``weight`` mentions alike, ``first`` its best-ranked mention) and
+    ``signature_links`` (signature, enterprise_id).
 
     canonical name: the name of the best-ranked source (ties: most frequent, then smallest);
     a code: the most frequent value of its kind (ties: smallest); is_branch and legal_rep:
@@ -757,29 +773,30 @@ def build_enterprises(mentions: DataFrame, links: DataFrame) -> DataFrame:
     names the name-change feed says it had (JSON array); region: the most frequent
     6-digit region of its codes; head_enterprise_id (branches): the enterprise whose
     current name the branch's name starts with, the one most of its names point to.
+    Frequencies count mentions, so the record is the one the mentions themselves would give.
     """
-    members = links.select("mention_id", "enterprise_id").join(mentions, "mention_id")
-    best_first = F.struct("source_rank", "mention_id")
+    members = signature_links.select("signature", "enterprise_id").join(signature_rows, "signature")
+    best_first = F.struct("first.source_rank", "first.mention_id")
     summary = members.groupBy("enterprise_id").agg(
-        F.count("*").alias("mention_count"),
-        F.min(F.struct("source_rank", "mention_id", "is_branch"))["is_branch"].alias("is_branch"),
-        F.min(F.when(F.col("legal_rep").isNotNull(), F.struct(best_first, "legal_rep")))["legal_rep"]
-        .alias("legal_rep"),
+        F.sum("weight").alias("mention_count"),
+        F.min(F.struct(best_first.alias("b"), "is_branch"))["is_branch"].alias("is_branch"),
+        F.min(F.when(F.col("legal_rep").isNotNull(), F.struct(best_first.alias("b"), "legal_rep")))
+        ["legal_rep"].alias("legal_rep"),
         F.to_json(F.array_sort(F.collect_set("former_name_norm"))).alias("former_names"),
     )
     names = (
         members.where(F.col("name").isNotNull())
         .groupBy("enterprise_id", "name")
-        .agg(F.min("source_rank").alias("best_rank"), F.count("*").alias("freq"))
+        .agg(F.min("first.source_rank").alias("best_rank"), F.sum("weight").alias("freq"))
         .groupBy("enterprise_id")
         .agg(F.min(F.struct("best_rank", (-F.col("freq")).alias("f"), "name"))["name"]
              .alias("canonical_name"))
     )
     codes = (
-        code_key_edges(members)
-        .join(members.select("mention_id", "enterprise_id"), "mention_id")
+        code_key_edges(members.select(F.col("signature").alias("mention_id"), *CODE_KINDS))
+        .join(members.select(F.col("signature").alias("mention_id"), "enterprise_id", "weight"), "mention_id")
         .groupBy("enterprise_id", "kind", "value")
-        .agg(F.count("*").alias("freq"))
+        .agg(F.sum("weight").alias("freq"))
         .groupBy("enterprise_id", "kind")
         .agg(F.min(F.struct((-F.col("freq")).alias("f"), "value"))["value"].alias("value"))
         .groupBy("enterprise_id")
@@ -789,9 +806,9 @@ def build_enterprises(mentions: DataFrame, links: DataFrame) -> DataFrame:
     region_of_codes = F.coalesce(
         F.substring("uscc", 3, 6), F.substring("regno", 1, 6), F.substring("taxno", 1, 6))
     regions = (
-        members.select("enterprise_id", region_of_codes.alias("region"))
+        members.select("enterprise_id", "weight", region_of_codes.alias("region"))
         .where(F.col("region").isNotNull())
-        .groupBy("enterprise_id", "region").agg(F.count("*").alias("freq"))
+        .groupBy("enterprise_id", "region").agg(F.sum("weight").alias("freq"))
         .groupBy("enterprise_id")
         .agg(F.min(F.struct((-F.col("freq")).alias("f"), "region"))["region"].alias("region"))
     )
@@ -809,7 +826,8 @@ def _head_offices(members: DataFrame) -> DataFrame:
     """(enterprise_id, head_enterprise_id) for branches whose head office is resolved."""
     head_names = (
         members.where(F.col("is_branch") & F.col("name_norm").isNotNull())
-        .select("enterprise_id", F.regexp_extract("name_norm", _HEAD_OF_BRANCH, 1).alias("head_name"))
+        .select("enterprise_id", "weight",
+                F.regexp_extract("name_norm", _HEAD_OF_BRANCH, 1).alias("head_name"))
         .where(F.col("head_name") != "")
     )
     offices = (
@@ -820,7 +838,7 @@ def _head_offices(members: DataFrame) -> DataFrame:
     return (
         head_names.join(offices, "head_name")
         .where(F.col("enterprise_id") != F.col("head_enterprise_id"))
-        .groupBy("enterprise_id", "head_enterprise_id").agg(F.count("*").alias("votes"))
+        .groupBy("enterprise_id", "head_enterprise_id").agg(F.sum("weight").alias("votes"))
         .groupBy("enterprise_id")
         .agg(F.min(F.struct((-F.col("votes")).alias("v"), "head_enterprise_id"))["head_enterprise_id"]
              .alias("head_enterprise_id"))
@@ -832,7 +850,7 @@ def _head_offices(members: DataFrame) -> DataFrame:
 # Everything the linking steps read of a mention: mentions alike in all of it (a big
 # taxpayer's hundreds of VAT returns) are one signature and are linked once.
 SIGNATURE_COLUMNS = (
-    "name_norm", "name_core", *CODE_KINDS, "is_branch", "legal_rep", "former_name_norm", "weak_code",
+    "name", "name_norm", "name_core", *CODE_KINDS, "is_branch", "legal_rep", "former_name_norm", "weak_code",
     "named_on",
 )
 
@@ -848,14 +866,16 @@ def _dates_that_matter(mentions: DataFrame) -> DataFrame:
 
 def signatures(mentions: DataFrame) -> tuple[DataFrame, DataFrame]:
     """``(mention_id, signature)`` for every mention, and one row per signature with the
-    signature's attributes, ``weight`` (its mentions) and, as its ``mention_id``, its
-    smallest mention_id (so ids still follow the smallest mention of a cluster)."""
+    signature's attributes, ``weight`` (its mentions), ``first`` (source_rank, mention_id of
+    its best-ranked mention) and, as its ``mention_id``, its smallest mention_id (so ids
+    still follow the smallest mention of a cluster)."""
     signature = F.sha2(F.to_json(F.struct(*SIGNATURE_COLUMNS)), 256)
     keyed = _dates_that_matter(mentions).select(
-        "mention_id", *SIGNATURE_COLUMNS, signature.alias("signature"))
+        "mention_id", "source_rank", *SIGNATURE_COLUMNS, signature.alias("signature"))
     rows = keyed.groupBy("signature").agg(
         F.min("mention_id").alias("mention_id"),
         F.count("*").alias("weight"),
+        F.min(F.struct("source_rank", "mention_id")).alias("first"),
         *(F.first(c).alias(c) for c in SIGNATURE_COLUMNS),
     )
     return keyed.select("mention_id", "signature"), rows
@@ -910,25 +930,22 @@ def resolve(
         seconds[step] = round(now - clock, 2)
         clock = now
 
+    mention_signature, all_rows = signatures(conform_mentions(mentions))
     # Materialised once: every step below reads them.
-    mentions = conform_mentions(mentions).localCheckpoint()
-    mention_signature, rows = signatures(mentions)
     mention_signature = mention_signature.localCheckpoint()
+    rows = all_rows = all_rows.localCheckpoint()
     kept_links: DataFrame | None = None
+    settled_untouched: DataFrame | None = None
     if incremental:
         prior = mention_signature.join(prior_links, "mention_id")
         settled = prior.groupBy("signature").agg(
             F.min(F.struct("enterprise_id", "rule", "evidence")).alias("link")
         ).select("signature", "link.enterprise_id", "link.rule", "link.evidence").localCheckpoint()
-        fresh = rows.join(settled, "signature", "left_anti")
-        touched = touched_signatures(rows, fresh, settled).localCheckpoint()
-        kept_links = (
-            mention_signature.join(touched, "signature", "left_anti")
-            .join(settled, "signature")
-            .select(*LINK_COLUMNS)
-        )
-        rows = rows.join(touched, "signature")
-    rows = rows.localCheckpoint()
+        fresh = all_rows.join(settled, "signature", "left_anti")
+        touched = touched_signatures(all_rows, fresh, settled).localCheckpoint()
+        settled_untouched = settled.join(touched, "signature", "left_anti")
+        kept_links = mention_signature.join(settled_untouched, "signature").select(*LINK_COLUMNS)
+        rows = all_rows.join(touched, "signature").localCheckpoint()
     lap("signatures")
     edges = rule_edges(rows, rules)
     kept_edges, dropped_keys = guard_keys(rows, edges, settings.max_key_degree)
@@ -937,21 +954,25 @@ def resolve(
                                               settings.checkpoint_every, settings.single_task_edges)
     lap("code_clusters")
     linked = link_mentions(rows, kept_edges, labels, settings)
+    signature_clusters = (
+        linked.join(rows.select("mention_id", "signature"), "mention_id").drop("mention_id")
+        .localCheckpoint()
+    )
     # From signatures back to their mentions.
-    clustered = mention_signature.join(
-        linked.join(rows.select("mention_id", "signature"), "mention_id").drop("mention_id"),
-        "signature",
-    ).drop("signature").localCheckpoint()
+    clustered = mention_signature.join(signature_clusters, "signature").drop("signature") \
+        .localCheckpoint()
     lap("names")
     cluster_ids, id_changes = assign_enterprise_ids(clustered, prior_links, next_id)
     links = clustered.join(cluster_ids, "cluster").select(*LINK_COLUMNS)
-    if kept_links is not None:
+    signature_links = signature_clusters.join(cluster_ids, "cluster").select("signature", "enterprise_id")
+    if kept_links is not None and settled_untouched is not None:
         links = links.unionByName(kept_links)
+        signature_links = signature_links.unionByName(settled_untouched.select("signature", "enterprise_id"))
     links = links.localCheckpoint()
     lap("ids")
     return Resolution(
         links=links,
-        enterprises=build_enterprises(mentions, links),
+        enterprises=build_enterprises(all_rows, signature_links),
         id_changes=id_changes.select(*ID_CHANGE_COLUMNS),
         dropped_keys=dropped_keys,
         iterations=iterations,
