@@ -36,7 +36,8 @@ def test_each_kept_run_has_its_partition_holding_its_links(cli_nights):
     indexes = {definition.split(" USING ")[1] for _, definition in rows(dsn, f"""
         select indexname, indexdef from pg_indexes
         where schemaname = 'resolve' and tablename = 'link_run_{int(published)}'""")}  # noqa: S608
-    assert indexes == {"btree (run_id, agency, feed, record_id)", "btree (run_id, enterprise_id)"}
+    assert indexes == {"btree (run_id, agency, feed, record_id)",
+                       "btree (run_id, enterprise_id, agency, feed)"}
     [(kind,)] = rows(dsn, "select relkind::text from pg_class where oid = 'resolve.link'::regclass")
     assert kind == "p"
 

@@ -31,3 +31,13 @@ where not exists (
 comment on view credit.audit_finding_change is
     'Cross-audit findings new in the published night (change = new) or gone since the run '
     'before it (change = resolved), with the evidence of the run that has them.';
+
+comment on column credit.audit_finding_change.audit is 'audit code: A1 ... A8 (and any added)';
+comment on column credit.audit_finding_change.enterprise_id is 'the enterprise reported';
+comment on column credit.audit_finding_change.change is
+    'new: reported in the published night, not in the run before; resolved: reported in the '
+    'run before, no longer in the published night';
+comment on column credit.audit_finding_change.run_date is 'date of the published night';
+comment on column credit.audit_finding_change.evidence is
+    'the finding''s evidence JSON (as credit.audit_finding.evidence), from the published run '
+    'for new, from the run before for resolved';
