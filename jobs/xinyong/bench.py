@@ -510,7 +510,7 @@ def markdown(result: dict[str, Any]) -> str:
                  f" | {copy['ingest_seconds']:.2f} | {copy['seconds']:.2f} | {_cell(copy['ratio'])} |")
     splink = result["baselines"]["splink"]
     if "skipped" in splink:
-        lines += ["", f"Splink baseline skipped: {splink['skipped']}."]
+        lines += ["", f"Splink baseline skipped: {splink['skipped'].rstrip('.')}."]
     else:
         ours, theirs = splink["ours"], splink["splink"]
         lines.append(f"| resolution from scratch of {splink['mentions']:,} live mentions: xinyong (Spark)"
