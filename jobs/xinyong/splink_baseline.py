@@ -37,6 +37,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +112,10 @@ def resolve_with_splink(mentions_parquet: Path, *, threshold: float = 0.9, threa
     try:
         if threads is not None:
             con.execute(f"set threads to {int(threads)}")
+        # DuckDB's default (80% of RAM) lets the blocked-pair tables of ~3M mentions grow until
+        # the kernel kills the process (19 GB on 24); bounded, it spills to disk instead.
+        con.execute(f"set memory_limit = '{_memory_limit()}'")
+        con.execute(f"set temp_directory = '{tempfile.gettempdir()}/xinyong-duckdb'")
         _load(con, mentions_parquet)
         started = time.perf_counter()
 
@@ -142,6 +149,14 @@ def resolve_with_splink(mentions_parquet: Path, *, threshold: float = 0.9, threa
     finally:
         con.close()
     return SplinkRun(clusters=dict(rows), seconds=seconds, comparisons=comparisons, threshold=threshold)
+
+
+def _memory_limit() -> str:
+    """XINYONG_SPLINK_MEMORY_LIMIT (a DuckDB size such as 10GB), default 10GB."""
+    limit = os.environ.get("XINYONG_SPLINK_MEMORY_LIMIT", "10GB")
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?\s*[KMGT]i?B", limit):
+        raise ValueError(f"XINYONG_SPLINK_MEMORY_LIMIT={limit!r}: expected a size such as 10GB")
+    return limit
 
 
 def _pairs_sharing(con: duckdb.DuckDBPyConnection, column: str) -> bool:

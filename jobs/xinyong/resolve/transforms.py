@@ -775,7 +775,13 @@ def build_enterprises(signature_rows: DataFrame, signature_links: DataFrame) -> 
     current name the branch's name starts with, the one most of its names point to.
     Frequencies count mentions, so the record is the one the mentions themselves would give.
     """
-    members = signature_links.select("signature", "enterprise_id").join(signature_rows, "signature")
+    # Hash-partitioned by enterprise once: every aggregate and join below is keyed by
+    # enterprise_id first, so none of them shuffles again (one Spark job, not dozens).
+    members = (
+        signature_links.select("signature", "enterprise_id").join(signature_rows, "signature")
+        .repartition("enterprise_id")
+        .localCheckpoint()  # read by five aggregates: computed once (keeps its partitioning)
+    )
     best_first = F.struct("first.source_rank", "first.mention_id")
     summary = members.groupBy("enterprise_id").agg(
         F.sum("weight").alias("mention_count"),
@@ -963,6 +969,7 @@ def resolve(
         .localCheckpoint()
     lap("names")
     cluster_ids, id_changes = assign_enterprise_ids(clustered, prior_links, next_id)
+    cluster_ids = cluster_ids.localCheckpoint()  # for the links and the golden record
     links = clustered.join(cluster_ids, "cluster").select(*LINK_COLUMNS)
     signature_links = signature_clusters.join(cluster_ids, "cluster").select("signature", "enterprise_id")
     if kept_links is not None and settled_untouched is not None:
