@@ -101,7 +101,10 @@ def has_undecodable(text: str) -> bool:
 
 
 def _header(cells: list[str]) -> list[str]:
-    return [c.strip().lstrip("\ufeff").strip() for c in cells]
+    # A header with undecodable bytes names its columns with them escaped (\udcNN): the
+    # names become keys of ``extra`` and words of the file's notes, which must be valid text.
+    return [c.strip().lstrip("\ufeff").strip().encode("utf-8", "backslashreplace").decode("utf-8")
+            .replace("\x00", "\\x00") for c in cells]
 
 
 def _read_csv(text: IO[str]) -> Iterator[RawRow]:
@@ -170,7 +173,26 @@ def _read_jsonl(text: IO[str]) -> Iterator[RawRow]:
         if not isinstance(value, dict):
             yield RawRow(line_no, line, None, "JSON line is not an object")
             continue
+        if not has_undecodable(line) and _holds_non_text(value):  # else quarantined for the bytes
+            yield RawRow(line_no, line, None,
+                         "JSON line escapes a character that is not text (\\u0000 or a lone surrogate)")
+            continue
         yield RawRow(line_no, line, value)
+
+
+_NON_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _holds_non_text(value: Any) -> bool:
+    """A JSON string escape can spell NUL or half a surrogate pair: neither is text that
+    UTF-8 or PostgreSQL can hold, in a value or in a key, at any depth."""
+    if isinstance(value, str):
+        return bool(_NON_TEXT.search(value))
+    if isinstance(value, dict):
+        return any(_holds_non_text(k) or _holds_non_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_non_text(v) for v in value)
+    return False
 
 
 _DECL_START = re.compile(r"<Declaration[\s>/]")

@@ -258,8 +258,9 @@ def _stage_file(cursor, agency: Agency, feed: Feed, path: Path, scan: FileScan,
             if parsed.quarantine_reason is not None:
                 result.rows_quarantined += 1
                 quarantine_writer.writerow([
-                    delivery_id, feed.file, raw.line_no, parsed.record_key,
-                    parsed.quarantine_reason, _printable(raw.raw)])
+                    delivery_id, feed.file, raw.line_no,
+                    None if parsed.record_key is None else _printable(parsed.record_key),
+                    _printable(parsed.quarantine_reason), _printable(raw.raw)])
                 continue
             result.rows_loaded += 1
             rows_writer.writerows(parsed.rows)
