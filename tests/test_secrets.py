@@ -304,9 +304,7 @@ def test_no_sql_built_by_formatting_in_jobs():
     'cursor.execute(sql.SQL(f"select * from {table}"))',
 ])
 def test_the_sql_check_catches_formatting(code):
-    source = "def load(cursor, record_id, table, out):\n" + "".join(
-        f"    {line}\n" for line in code.splitlines())
-    assert sql_formatting_in("x.py", source), code
+    assert sql_formatting_in("x.py", in_a_function(code)), code
 
 
 @pytest.mark.parametrize("code", [
@@ -316,6 +314,10 @@ def test_the_sql_check_catches_formatting(code):
     'cursor.copy_expert(sql.SQL("copy {} to stdout").format(sql.Identifier(table)).as_string(cursor), out)',
 ])
 def test_the_sql_check_accepts_parameters_and_composition(code):
-    source = "def load(cursor, record_id, table, out):\n" + "".join(
+    assert sql_formatting_in("x.py", in_a_function(code)) == [], code
+
+
+def in_a_function(code: str) -> str:
+    """The sample as the body of a function whose arguments it uses."""
+    return "def load(cursor, record_id, table, out):\n" + "".join(
         f"    {line}\n" for line in code.splitlines())
-    assert sql_formatting_in("x.py", source) == [], code
