@@ -6,6 +6,7 @@
     xinyong status                                 the last delivery per agency
     xinyong bench --scale S                        a full and a delta night measured against baselines
     xinyong db migrate                             bring the warehouse schema up to date
+    xinyong db create-login NAME --role R          a reader's login, maybe limited to cities
     xinyong audit [--date D] [--only A3]           run the cross-audits again on the latest run
 """
 
@@ -14,11 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from datetime import date
 from pathlib import Path
 
 from xinyong.night import NightFailed
+from xinyong.warehouse.access import CREDENTIAL_VARIABLE, READER_ROLES, LoginRefused, is_city
 from xinyong.warehouse.db import WarehouseUnavailable
 
 
@@ -109,6 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("migrate", help="apply pending migrations").set_defaults(
         handler=_migrate)
+    create_login = db_commands.add_parser(
+        "create-login", help="create or update the login of an analyst or a regulator",
+        description="Create the login NAME with the reader role (or update it: role, cities and,"
+                    f" when {CREDENTIAL_VARIABLE} is set, password). Its password is read from"
+                    f" {CREDENTIAL_VARIABLE}, never from the command line. Limited to the cities"
+                    " given, it sees only their enterprises in every view; without --city, all.")
+    create_login.add_argument("name", help="the login (a PostgreSQL role that can log in)")
+    create_login.add_argument("--role", choices=sorted(READER_ROLES), required=True)
+    create_login.add_argument("--city", action="append", type=_city, default=[],
+                              help="a city (first 4 digits of the registration region, e.g."
+                                   " 2101); repeat for several")
+    create_login.set_defaults(handler=_create_login)
     return parser
 
 
@@ -143,6 +158,26 @@ def _migrate(args: argparse.Namespace) -> int:
 
     applied = night.prepare(night.warehouse_dsn())
     print("applied: " + (", ".join(applied) if applied else "nothing, schema is current"))
+    return 0
+
+
+def _city(value: str) -> str:
+    if not is_city(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a city: 4 digits, e.g. 2101")
+    return value
+
+
+def _create_login(args: argparse.Namespace) -> int:
+    from xinyong import night
+    from xinyong.warehouse.access import create_login
+
+    try:
+        login = create_login(night.warehouse_dsn(), args.name, args.role, args.city,
+                             os.environ.get(CREDENTIAL_VARIABLE) or None)
+    except LoginRefused as exc:
+        print(f"xinyong: {exc}", file=sys.stderr)
+        return 2
+    print(login.describe())
     return 0
 
 
