@@ -461,14 +461,16 @@ def _weak_code_pattern(weak: Column) -> Column:
 
 
 def attach_by_fuzzy_name(
-    mentions: DataFrame,
-    grouped: DataFrame,
-    codes: DataFrame,
+    members: DataFrame,
+    group_codes: DataFrame,
     threshold: float = DEFAULT_FUZZY_THRESHOLD,
     margin: float = DEFAULT_FUZZY_MARGIN,
 ) -> DataFrame:
     """(group, target, score, name, matched_name, legal_rep, weak_code, spelled_alike) for
     groups without a register code that resemble exactly one group with one.
+
+    ``members`` are the mentions with their ``group`` and whether it is ``anchored``
+    (``group_members``); ``group_codes`` (group, kind, code) the identity codes of each group.
 
     Candidates share the first two characters of the core name (the 字号 block) and the
     branch flag. A pair scores its best name similarity (similarity.name_score), +5 when
@@ -490,15 +492,13 @@ def attach_by_fuzzy_name(
 
         return pd.Series(name_scores(q_norm, q_core, c_norm, c_core), dtype="float64")
 
-    members = mentions.join(grouped.select("mention_id", "group"), "mention_id")
-    group_codes = codes.join(grouped.select(F.col("mention_id").alias("cluster"), "group"), "cluster")
-    anchored = _anchored_groups(group_codes)
     city = F.regexp_extract("name_norm", _LEADING_CITY, 1)
     names = members.where(F.col("name_norm").isNotNull()).select(
-        "group", "name_norm", F.coalesce("name_core", "name_norm").alias("name_core"), "is_branch",
+        "group", "anchored", "name_norm", F.coalesce("name_core", "name_norm").alias("name_core"),
+        "is_branch",
     ).distinct().withColumn("block", F.substring("name_core", 1, 2)).withColumn("city", city)
-    queries = names.join(anchored, "group", "left_anti")
-    targets = names.join(anchored, "group")
+    queries = names.where(~F.col("anchored"))
+    targets = names.where(F.col("anchored"))
     q, c = queries.alias("q"), targets.alias("c")
     pairs = q.join(c, (F.col("q.block") == F.col("c.block")) & (F.col("q.is_branch") == F.col("c.is_branch")))
     scored = pairs.select(
@@ -511,7 +511,9 @@ def attach_by_fuzzy_name(
         # The best-scoring pair of names; ties broken by the names themselves (deterministic).
         F.max(F.struct("score", "matched_name", "name", "city", "matched_city")).alias("names"),
         F.max("score").alias("score"),
-    ).where(F.col("score") >= threshold - CITY_AGREES - LEGAL_REP_AGREES - WEAK_CODE_FITS - SPELLED_ALIKE)
+    ).where(
+        F.col("score") >= threshold - CITY_AGREES - LEGAL_REP_AGREES - WEAK_CODE_FITS - SPELLED_ALIKE
+    ).localCheckpoint()  # scored once: four joins below read it
 
     reps = members.where(F.col("legal_rep").isNotNull()).select("group", "legal_rep").distinct()
     rep_pairs = best_pair.select("group", "target").join(reps, "group").join(
@@ -566,12 +568,24 @@ def attach_by_fuzzy_name(
     ).toDF("group", "target", "score", "name", "matched_name", "legal_rep", "weak_code", "spelled_alike")
 
 
-def _anchored_groups(group_codes: DataFrame) -> DataFrame:
-    """The groups holding a register code: the enterprises name-only mentions may join."""
-    return group_codes.where(F.col("kind").isin(*REGISTER_KINDS)).select("group").distinct()
+def group_members(mentions: DataFrame, grouped: DataFrame, group_codes: DataFrame) -> DataFrame:
+    """The mentions with their ``group`` and whether it is ``anchored``: holds a register code,
+    so that it is an enterprise name-only mentions may join."""
+    anchored = group_codes.where(F.col("kind").isin(*REGISTER_KINDS)).select(
+        "group", F.lit(True).alias("anchored")).distinct()
+    return (
+        mentions.join(grouped.select("mention_id", "group"), "mention_id")
+        .join(anchored, "group", "left")
+        .withColumn("anchored", F.coalesce("anchored", F.lit(False)))
+    )
 
 
-def attach_by_dated_name(mentions: DataFrame, grouped: DataFrame, codes: DataFrame) -> DataFrame:
+def codes_of_groups(codes: DataFrame, grouped: DataFrame) -> DataFrame:
+    """(group, kind, code): the identity codes of each group (a cluster's label is a mention)."""
+    return codes.join(grouped.select(F.col("mention_id").alias("cluster"), "group"), "cluster")
+
+
+def attach_by_dated_name(members: DataFrame) -> DataFrame:
     """(group, target, name, named_on) for groups without a register code whose exact name
     was held by several enterprises, but at the record's date by exactly one.
 
@@ -580,12 +594,9 @@ def attach_by_dated_name(mentions: DataFrame, grouped: DataFrame, codes: DataFra
     since forever or until now. 大连鼎博物业管理有限公司 cited by a 2016 judgment is the
     enterprise that held that name in 2016, not the one that gave it up in 2008. A group
     joins only when all its dated mentions point to one enterprise; a branch's name key
-    never matches a head office's.
+    never matches a head office's. ``members``: as ``group_members``.
     """
-    members = mentions.join(grouped.select("mention_id", "group"), "mention_id")
-    group_codes = codes.join(grouped.select(F.col("mention_id").alias("cluster"), "group"), "cluster")
-    anchored = _anchored_groups(group_codes)
-    holders = members.join(anchored, "group")
+    holders = members.where(F.col("anchored"))
     names = holders.select("group", _branch_keyed(F.col("name_norm")).alias("key")).unionByName(
         holders.select("group", _branch_keyed(F.col("former_name_norm")).alias("key"))
     ).where(F.col("key").isNotNull()).distinct()
@@ -599,8 +610,8 @@ def attach_by_dated_name(mentions: DataFrame, grouped: DataFrame, codes: DataFra
         names.join(shared, "key").join(until, ["group", "key"], "left").join(since, ["group", "key"], "left")
         .select(F.col("group").alias("target"), "key", "held_since", "held_until")
     )
-    queries = members.join(anchored, "group", "left_anti").where(
-        F.col("named_on").isNotNull() & F.col("name_norm").isNotNull()
+    queries = members.where(
+        ~F.col("anchored") & F.col("named_on").isNotNull() & F.col("name_norm").isNotNull()
     ).select("group", _branch_keyed(F.col("name_norm")).alias("key"), "named_on")
     at_the_time = (F.col("held_since").isNull() | (F.col("held_since") <= F.col("named_on"))) & (
         F.col("held_until").isNull() | (F.col("named_on") < F.col("held_until")))
@@ -644,7 +655,9 @@ def link_mentions(
         F.when(joined, F.col("name_rule")).alias("name_rule"),
         F.when(joined, F.col("name")).alias("name"),
     ).localCheckpoint()
-    dated = attach_by_dated_name(mentions, grouped, codes).withColumnRenamed("name", "dated_name")
+    # Read by both name steps; the dated step only moves unanchored groups into anchored ones.
+    members = group_members(mentions, grouped, codes_of_groups(codes, grouped)).localCheckpoint()
+    dated = attach_by_dated_name(members).withColumnRenamed("name", "dated_name").localCheckpoint()
     grouped = grouped.join(dated, "group", "left").select(
         "mention_id", "cluster", "rule", "evidence",
         F.coalesce("target", "group").alias("group"),
@@ -653,7 +666,11 @@ def link_mentions(
         F.coalesce("dated_name", "name").alias("name"),
         "named_on",
     ).localCheckpoint()
-    fuzzy = attach_by_fuzzy_name(mentions, grouped, codes, settings.fuzzy_threshold,
+    moved = F.col("target").isNotNull()
+    members = members.join(dated.select("group", "target"), "group", "left").select(
+        *(c for c in members.columns if c not in ("group", "anchored")),
+        F.coalesce("target", "group").alias("group"), (F.col("anchored") | moved).alias("anchored"))
+    fuzzy = attach_by_fuzzy_name(members, codes_of_groups(codes, grouped), settings.fuzzy_threshold,
                                  settings.fuzzy_margin)
     linked = grouped.join(fuzzy.withColumnRenamed("name", "fuzzy_name"), "group", "left")
 
@@ -870,21 +887,27 @@ def _dates_that_matter(mentions: DataFrame) -> DataFrame:
     return mentions.withColumn("named_on", F.when(read, F.col("named_on")))
 
 
-def signatures(mentions: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """``(mention_id, signature)`` for every mention, and one row per signature with the
-    signature's attributes, ``weight`` (its mentions), ``first`` (source_rank, mention_id of
-    its best-ranked mention) and, as its ``mention_id``, its smallest mention_id (so ids
-    still follow the smallest mention of a cluster)."""
-    signature = F.sha2(F.to_json(F.struct(*SIGNATURE_COLUMNS)), 256)
-    keyed = _dates_that_matter(mentions).select(
-        "mention_id", "source_rank", *SIGNATURE_COLUMNS, signature.alias("signature"))
-    rows = keyed.groupBy("signature").agg(
-        F.min("mention_id").alias("mention_id"),
-        F.count("*").alias("weight"),
-        F.min(F.struct("source_rank", "mention_id")).alias("first"),
-        *(F.first(c).alias(c) for c in SIGNATURE_COLUMNS),
+def signatures(mentions: DataFrame) -> DataFrame:
+    """Every mention with its ``signature``: the smallest mention_id of the mentions alike in
+    all ``SIGNATURE_COLUMNS``, the signature's ``weight`` (its mentions) and ``first``
+    (source_rank, mention_id of its best-ranked mention).
+
+    One shuffle serves both uses: ``signature_rows`` keeps one row per signature, whose
+    ``mention_id`` is the signature itself (so ids still follow the smallest mention of a
+    cluster), and (mention_id, signature) maps the mentions back.
+    """
+    alike = Window.partitionBy(*SIGNATURE_COLUMNS)
+    return _dates_that_matter(mentions).select(
+        "mention_id", *SIGNATURE_COLUMNS,
+        F.min("mention_id").over(alike).alias("signature"),
+        F.count("*").over(alike).alias("weight"),
+        F.min(F.struct("source_rank", "mention_id")).over(alike).alias("first"),
     )
-    return keyed.select("mention_id", "signature"), rows
+
+
+def signature_rows(signed: DataFrame) -> DataFrame:
+    """One row per signature of ``signatures``' output."""
+    return signed.where(F.col("mention_id") == F.col("signature"))
 
 
 def touched_signatures(rows: DataFrame, fresh: DataFrame, settled: DataFrame) -> DataFrame:
@@ -936,10 +959,9 @@ def resolve(
         seconds[step] = round(now - clock, 2)
         clock = now
 
-    mention_signature, all_rows = signatures(conform_mentions(mentions))
-    # Materialised once: every step below reads them.
-    mention_signature = mention_signature.localCheckpoint()
-    rows = all_rows = all_rows.localCheckpoint()
+    signed = signatures(conform_mentions(mentions)).localCheckpoint()  # every step reads it
+    mention_signature = signed.select("mention_id", "signature")
+    rows = all_rows = signature_rows(signed)
     kept_links: DataFrame | None = None
     settled_untouched: DataFrame | None = None
     if incremental:
