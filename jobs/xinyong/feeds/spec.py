@@ -75,6 +75,11 @@ class Feed:
     # The date as of which the record names the enterprise (a judgment's date): a name two
     # enterprises held at different times belongs to the one that held it then.
     named_on_field: str | None = None
+    # A register record whose status field says the enterprise ended (注销, 吊销, 迁出) as of a
+    # date field: a name-only record dated later more likely means another holder of the name.
+    status_field: str | None = None
+    closed_statuses: tuple[str, ...] = ()
+    closed_on_field: str | None = None
     branch_hint_field: str | None = None  # a field whose text says 分公司 for branches
     mentions: MentionFn | None = None  # a custom extractor (court judgments: one per party)
     # Child fields exploded into one row per mention (judgment parties): (name, sql type).

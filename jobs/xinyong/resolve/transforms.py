@@ -70,13 +70,19 @@ CITY_DIFFERS = -10.0
 WEAK_CODE_FITS = 5.0
 SPELLED_ALIKE = 5.0  # the query's name as delivered starts one of the candidate's
 WEAK_CODE_CONTRADICTS = -20.0
+# The query's records are all dated after the candidate's registration ended (沈阳骏万 moved
+# away in 2016; a 2026 record of 骏万餐饮管理 means 鞍山骏万). Not the dates of name changes:
+# agencies write a record dated before a change under the new name as well.
+CLOSED_BEFORE = -10.0
 _LEADING_CITY = "^(" + "|".join(sorted(CITIES, key=len, reverse=True)) + ")"
 
 MENTION_COLUMNS = (
     "mention_id", "agency", "feed", "record_id", "name", "name_norm", *CODE_KINDS,
     "is_branch", "source_rank", "legal_rep", "name_core", "former_name_norm", "weak_code", "named_on",
+    "closed_on",
 )
 _OPTIONAL_TEXT_COLUMNS = ("legal_rep", "name_core", "former_name_norm", "weak_code")
+_DATE_COLUMNS = ("named_on", "closed_on")  # closed_on: the day a register record says it ended
 _HEAD_OF_BRANCH = r"^(.+?(?:股份公司|有限公司|公司)).+分(?:公司|店|厂)$"  # as names.core_name
 LINK_COLUMNS = ("mention_id", "enterprise_id", "rule", "evidence")
 ENTERPRISE_COLUMNS = (
@@ -123,11 +129,12 @@ def conform_mentions(mentions: DataFrame) -> DataFrame:
     for column in _OPTIONAL_TEXT_COLUMNS:
         if column not in mentions.columns:
             mentions = mentions.withColumn(column, F.lit(None).cast("string"))
-    if "named_on" not in mentions.columns:
-        mentions = mentions.withColumn("named_on", F.lit(None))
+    for column in _DATE_COLUMNS:
+        if column not in mentions.columns:
+            mentions = mentions.withColumn(column, F.lit(None))
     return mentions.select(
-        *(c for c in MENTION_COLUMNS if c not in ("is_branch", "source_rank", "named_on")),
-        F.col("named_on").cast("date").alias("named_on"),
+        *(c for c in MENTION_COLUMNS if c not in ("is_branch", "source_rank", *_DATE_COLUMNS)),
+        *(F.col(c).cast("date").alias(c) for c in _DATE_COLUMNS),
         F.coalesce(F.col("is_branch").cast("boolean"), F.lit(False)).alias("is_branch"),
         F.col("source_rank").cast("int").alias("source_rank"),
     )
@@ -478,7 +485,8 @@ def attach_by_fuzzy_name(
     agrees and -10 when both have some and none agrees, +5 when a damaged code of the
     query fits a code of the candidate and -20 when it fits none of that kind, +5 when the
     query's name as delivered (place first or last, organisation form) begins one of the
-    candidate's (沈阳中宏 → 沈阳中宏商贸有限责任公司 rather than 中宏(沈阳)餐饮管理有限公司). The best
+    candidate's (沈阳中宏 → 沈阳中宏商贸有限责任公司 rather than 中宏(沈阳)餐饮管理有限公司), -10 when
+    all the query's records are dated after the candidate's registration ended. The best
     candidate is taken when it reaches ``threshold`` and leads the next by ``margin``;
     otherwise the group stays as it is.
     """
@@ -538,6 +546,13 @@ def attach_by_fuzzy_name(
         "target",
     ).where(F.col("target_spelling").startswith(F.col("spelling"))).select(
         "group", "target", F.lit(True).alias("spelled_alike")).distinct()
+    query_dates = members.where(~F.col("anchored") & F.col("named_on").isNotNull()).groupBy("group").agg(
+        F.min("named_on").alias("first_named"))
+    closed = members.where(F.col("anchored") & F.col("closed_on").isNotNull()).groupBy(
+        F.col("group").alias("target")).agg(F.max("closed_on").alias("closed_on"))
+    time_pairs = best_pair.select("group", "target").join(query_dates, "group").join(
+        closed, "target").select(
+        "group", "target", (F.col("first_named") >= F.col("closed_on")).alias("after_closure"))
     query_city, target_city = F.col("names.city"), F.col("names.matched_city")
     adjustment = (
         F.when((query_city != "") & (query_city == target_city), CITY_AGREES)
@@ -547,11 +562,13 @@ def attach_by_fuzzy_name(
         + F.when(F.col("weak_fits") == 1, WEAK_CODE_FITS)
         .when(F.col("weak_fits") == 0, WEAK_CODE_CONTRADICTS).otherwise(0.0)
         + F.when(F.col("spelled_alike"), SPELLED_ALIKE).otherwise(0.0)
+        + F.when(F.col("after_closure"), CLOSED_BEFORE).otherwise(0.0)
     )
     judged = (
         best_pair.join(rep_pairs, ["group", "target"], "left")
         .join(weak_pairs, ["group", "target"], "left")
         .join(spelling_pairs, ["group", "target"], "left")
+        .join(time_pairs, ["group", "target"], "left")
         .withColumn("total", F.col("score") + adjustment)
     )
     ranked = judged.withColumn(
@@ -585,16 +602,11 @@ def codes_of_groups(codes: DataFrame, grouped: DataFrame) -> DataFrame:
     return codes.join(grouped.select(F.col("mention_id").alias("cluster"), "group"), "cluster")
 
 
-def attach_by_dated_name(members: DataFrame) -> DataFrame:
-    """(group, target, name, named_on) for groups without a register code whose exact name
-    was held by several enterprises, but at the record's date by exactly one.
-
-    A name change (former_name_norm → name_norm on ``named_on``) ends the former name's
-    time with its holder and starts the new name's; a name without such a record is held
-    since forever or until now. 大连鼎博物业管理有限公司 cited by a 2016 judgment is the
-    enterprise that held that name in 2016, not the one that gave it up in 2008. A group
-    joins only when all its dated mentions point to one enterprise; a branch's name key
-    never matches a head office's. ``members``: as ``group_members``.
+def name_periods(members: DataFrame) -> DataFrame:
+    """(group, key, held_since, held_until): when each anchored group held each name (branch
+    keyed). A name change (former_name_norm → name_norm on ``named_on``) ends the former
+    name's time and starts the new name's; the day a register record says the enterprise
+    ended (``closed_on``) ends every name's. Without such records: since forever, until now.
     """
     holders = members.where(F.col("anchored"))
     names = holders.select("group", _branch_keyed(F.col("name_norm")).alias("key")).unionByName(
@@ -602,14 +614,31 @@ def attach_by_dated_name(members: DataFrame) -> DataFrame:
     ).where(F.col("key").isNotNull()).distinct()
     changes = holders.where(F.col("former_name_norm").isNotNull() & F.col("named_on").isNotNull())
     until = changes.groupBy("group", _branch_keyed(F.col("former_name_norm")).alias("key")).agg(
-        F.min("named_on").alias("held_until"))
+        F.min("named_on").alias("renamed_on"))
     since = changes.groupBy("group", _branch_keyed(F.col("name_norm")).alias("key")).agg(
         F.max("named_on").alias("held_since"))
-    shared = names.groupBy("key").agg(F.count("*").alias("holders")).where(F.col("holders") > 1)
-    held = (
-        names.join(shared, "key").join(until, ["group", "key"], "left").join(since, ["group", "key"], "left")
-        .select(F.col("group").alias("target"), "key", "held_since", "held_until")
+    closed = holders.groupBy("group").agg(F.max("closed_on").alias("closed_on"))
+    return (
+        names.join(until, ["group", "key"], "left").join(since, ["group", "key"], "left")
+        .join(closed, "group", "left")
+        .select("group", "key", "held_since",
+                F.least("renamed_on", "closed_on").alias("held_until"))  # least skips nulls
     )
+
+
+def attach_by_dated_name(members: DataFrame) -> DataFrame:
+    """(group, target, name, named_on) for groups without a register code whose exact name
+    was held by several enterprises, but at the record's date by exactly one.
+
+    When a name was held: ``name_periods``. 大连鼎博物业管理有限公司 cited by a 2016 judgment is the
+    enterprise that held that name in 2016, not the one that gave it up in 2008. A group
+    joins only when all its dated mentions point to one enterprise; a branch's name key
+    never matches a head office's. ``members``: as ``group_members``.
+    """
+    periods = name_periods(members)
+    shared = periods.groupBy("key").agg(F.count("*").alias("holders")).where(F.col("holders") > 1)
+    held = periods.join(shared, "key").select(
+        F.col("group").alias("target"), "key", "held_since", "held_until")
     queries = members.where(
         ~F.col("anchored") & F.col("named_on").isNotNull() & F.col("name_norm").isNotNull()
     ).select("group", _branch_keyed(F.col("name_norm")).alias("key"), "named_on")
@@ -874,7 +903,7 @@ def _head_offices(members: DataFrame) -> DataFrame:
 # taxpayer's hundreds of VAT returns) are one signature and are linked once.
 SIGNATURE_COLUMNS = (
     "name", "name_norm", "name_core", *CODE_KINDS, "is_branch", "legal_rep", "former_name_norm", "weak_code",
-    "named_on",
+    "named_on", "closed_on",
 )
 
 

@@ -102,6 +102,16 @@ def ensure_feed_tables(cursor) -> None:
     _create_live_mention_view(cursor)
 
 
+def _closed_on(feed: Feed) -> sql.Composable:
+    """The date a register record says its enterprise ended (Feed.closed_on_field), or null."""
+    if not (feed.status_field and feed.closed_on_field and feed.closed_statuses):
+        return sql.SQL("null::date")
+    return sql.SQL("case when {} in ({}) then {} end").format(
+        sql.Identifier(feed.status_field),
+        sql.SQL(", ").join(map(sql.Literal, feed.closed_statuses)),
+        sql.Identifier(feed.closed_on_field))
+
+
 def _create_live_mention_view(cursor) -> None:
     """ingest.live_mention: every current, non-deleted row that names an enterprise."""
     selects = []
@@ -112,12 +122,12 @@ def _create_live_mention_view(cursor) -> None:
             "ent_taxno as taxno, ent_customs as customs, coalesce(ent_is_branch, false) as is_branch, "
             "ent_legal_rep as legal_rep, {rank} as source_rank, ent_name_core as name_core, "
             "ent_former_name_norm as former_name_norm, ent_weak_code as weak_code, "
-            "ent_named_on as named_on "
+            "ent_named_on as named_on, {closed_on} as closed_on "
             "from {table} where valid_to is null and op <> 'D' "
             "and (ent_name is not null or ent_uscc is not null or ent_org is not null "
             "or ent_regno is not null or ent_taxno is not null or ent_customs is not null)"
         ).format(agency=sql.Literal(agency.code), feed=sql.Literal(feed.feed),
-                 rank=sql.Literal(agency.source_rank),
+                 rank=sql.Literal(agency.source_rank), closed_on=_closed_on(feed),
                  table=sql.Identifier("ingest", table_name(agency, feed))))
     cursor.execute(sql.SQL("create or replace view ingest.live_mention as {}").format(
         sql.SQL(" union all ").join(selects)))
