@@ -9,6 +9,11 @@ Environment:
                                     --driver-memory instead
   XINYONG_SPARK_LOCAL_DIR           shuffle and spill directory (default <tmp>/xinyong-spark)
   XINYONG_SPARK_LOG_LEVEL           log level (default WARN)
+  XINYONG_SPARK_DRIVER_JAVA_OPTIONS spark.driver.extraJavaOptions (default, for a local master
+                                    this process starts: -XX:TieredStopAtLevel=1, the quick C1
+                                    JIT alone; a nightly job's JVM lives minutes, and C2's
+                                    compiler threads compete with two cores' work: measured
+                                    64 s against 73 s for a 570k-mention resolution)
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pyspark.sql import SparkSession
 DEFAULT_SHUFFLE_PARTITIONS = 8
 DEFAULT_DRIVER_MEMORY = "4g"
 DEFAULT_LOG_LEVEL = "WARN"
+QUICK_JIT = "-XX:TieredStopAtLevel=1"
 
 
 def build_spark(
@@ -67,6 +73,11 @@ def build_spark(
         "spark.log.level": log_level,
         **(extra_conf or {}),
     }
+    java_options = os.environ.get("XINYONG_SPARK_DRIVER_JAVA_OPTIONS")
+    if java_options is None and (master or "").startswith("local"):
+        java_options = QUICK_JIT
+    if java_options and "spark.driver.extraJavaOptions" not in settings:
+        settings["spark.driver.extraJavaOptions"] = java_options
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -917,26 +917,19 @@ def _dates_that_matter(mentions: DataFrame) -> DataFrame:
 
 
 def signatures(mentions: DataFrame) -> DataFrame:
-    """Every mention with its ``signature``: the smallest mention_id of the mentions alike in
-    all ``SIGNATURE_COLUMNS``, the signature's ``weight`` (its mentions) and ``first``
-    (source_rank, mention_id of its best-ranked mention).
+    """One row per signature: mentions alike in all ``SIGNATURE_COLUMNS``, named by their
+    smallest mention_id (``signature``, also the row's ``mention_id``, so ids still follow the
+    smallest mention of a cluster), with ``weight`` (its mentions), ``first`` (source_rank,
+    mention_id of its best-ranked mention) and ``mention_ids``.
 
-    One shuffle serves both uses: ``signature_rows`` keeps one row per signature, whose
-    ``mention_id`` is the signature itself (so ids still follow the smallest mention of a
-    cluster), and (mention_id, signature) maps the mentions back.
+    A hash aggregate on the columns themselves (nulls group together): exact, and no sort.
     """
-    alike = Window.partitionBy(*SIGNATURE_COLUMNS)
-    return _dates_that_matter(mentions).select(
-        "mention_id", *SIGNATURE_COLUMNS,
-        F.min("mention_id").over(alike).alias("signature"),
-        F.count("*").over(alike).alias("weight"),
-        F.min(F.struct("source_rank", "mention_id")).over(alike).alias("first"),
-    )
-
-
-def signature_rows(signed: DataFrame) -> DataFrame:
-    """One row per signature of ``signatures``' output."""
-    return signed.where(F.col("mention_id") == F.col("signature"))
+    return _dates_that_matter(mentions).groupBy(*SIGNATURE_COLUMNS).agg(
+        F.min("mention_id").alias("signature"),
+        F.count("*").alias("weight"),
+        F.min(F.struct("source_rank", "mention_id")).alias("first"),
+        F.collect_list("mention_id").alias("mention_ids"),
+    ).withColumn("mention_id", F.col("signature"))
 
 
 def touched_signatures(rows: DataFrame, fresh: DataFrame, settled: DataFrame) -> DataFrame:
@@ -989,8 +982,8 @@ def resolve(
         clock = now
 
     signed = signatures(conform_mentions(mentions)).localCheckpoint()  # every step reads it
-    mention_signature = signed.select("mention_id", "signature")
-    rows = all_rows = signature_rows(signed)
+    mention_signature = signed.select(F.explode("mention_ids").alias("mention_id"), "signature")
+    rows = all_rows = signed.drop("mention_ids")
     kept_links: DataFrame | None = None
     settled_untouched: DataFrame | None = None
     if incremental:
