@@ -37,8 +37,10 @@ def _night_inputs() -> tuple[str, str, Any]:
     catchup=False,
     max_active_runs=1,
     tags=["xinyong", "credit", "nightly"],
+    # A task that fails (the warehouse or Spark unreachable for a while) is tried again after
+    # 5-10 min, then 10-20 min. Airflow 3 reads the backoff as the delay's multiplier.
     default_args={"retries": 2, "retry_delay": timedelta(minutes=5),
-                  "retry_exponential_backoff": True},
+                  "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(hours=1)},
     params={
         "landing": Param(os.environ.get("XINYONG_LANDING", "/data/landing"), type="string"),
         "run_date": Param(None, type=["null", "string"], description="YYYY-MM-DD"),

@@ -3,8 +3,8 @@
     prepare -> ingest (per agency) -> validate (GX) -> resolve (Spark) -> audit -> publish
 
 Each step is safe to repeat: ingestion skips deliveries already seen, resolution writes a
-new unpublished run, publication swaps the published run in one transaction. Readers see
-the previous night or the new one, never half of one.
+new unpublished run (discarding one a stopped night left), publication swaps the published
+run in one transaction. Readers see the previous night or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pyarrow as pa
 from psycopg2 import sql
 
 from xinyong.feeds import agencies
 from xinyong.ingest.deliveries import ingest_agency
-from xinyong.warehouse.db import transaction
+from xinyong.warehouse.db import WarehouseUnavailable, one_line, transaction
 from xinyong.warehouse.exchange import parquet_to_table, query_to_parquet
 from xinyong.warehouse.migrate import migrate, sql_dir
 
@@ -40,7 +41,7 @@ MENTION_SCHEMA = pa.schema([
     ("uscc", pa.string()), ("org", pa.string()), ("regno", pa.string()), ("taxno", pa.string()),
     ("customs", pa.string()), ("is_branch", pa.bool_()), ("legal_rep", pa.string()),
     ("source_rank", pa.int32()), ("name_core", pa.string()), ("former_name_norm", pa.string()),
-    ("weak_code", pa.string()), ("named_on", pa.date32()),
+    ("weak_code", pa.string()), ("named_on", pa.date32()), ("closed_on", pa.date32()),
 ])
 PRIOR_LINK_SCHEMA = pa.schema([("mention_id", pa.string()), ("enterprise_id", pa.string()),
                                ("rule", pa.string()), ("evidence", pa.string())])
@@ -83,8 +84,8 @@ def export_mentions(cursor, path: Path) -> int:
     return query_to_parquet(cursor, sql.SQL(
         "select agency || '|' || feed || '|' || record_id as mention_id, agency, feed,"
         " record_id, name, name_norm, uscc, org, regno, taxno, customs, is_branch,"
-        " legal_rep, source_rank, name_core, former_name_norm, weak_code, named_on"
-        " from ingest.live_mention"
+        " legal_rep, source_rank, name_core, former_name_norm, weak_code, named_on,"
+        " closed_on from ingest.live_mention"
     ), MENTION_SCHEMA, path)
 
 
@@ -119,6 +120,7 @@ def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None,
     The job is incremental when a run was published before, unless ``full`` (default:
     ``full_resolution_due``)."""
     started = time.monotonic()
+    discard_unpublished_runs(dsn)
     exchange_root = Path(os.environ.get("XINYONG_EXCHANGE_DIR", tempfile.gettempdir()))
     exchange_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="xinyong-resolve-", dir=exchange_root) as tmp:
@@ -226,8 +228,8 @@ REMOVE_RUNS_LOCK_TIMEOUT = "10s"
 def remove_old_runs(dsn: str, published_run_id: int) -> list[int]:
     """Remove the runs before the one preceding ``published_run_id``: their link partitions
     are dropped, then their rows (enterprises, findings, id changes cascade). When readers
-    hold resolve.link longer than REMOVE_RUNS_LOCK_TIMEOUT nothing is removed; the next
-    night's publication removes them. Returns the runs removed."""
+    hold resolve.link longer than REMOVE_RUNS_LOCK_TIMEOUT, or the warehouse is lost,
+    nothing is removed; the next night's publication removes them. Returns the runs removed."""
     from psycopg2 import errors
 
     try:
@@ -242,8 +244,33 @@ def remove_old_runs(dsn: str, published_run_id: int) -> list[int]:
     except errors.LockNotAvailable:
         log.warning("old runs not removed: readers hold resolve.link; the next night retries")
         return []
+    except (psycopg2.OperationalError, WarehouseUnavailable) as exc:
+        # The night is published already: tidying up is no reason to report it failed.
+        log.warning("old runs not removed (%s); the next night retries", one_line(exc))
+        return []
     log.info("removed runs %s, dropped %s", sorted(old), ", ".join(dropped) or "no partition")
     return sorted(old)
+
+
+def discard_unpublished_runs(dsn: str) -> list[int]:
+    """Delete the runs resolved after the published one and never published: a night that
+    stopped between its resolution and its publication left them. The ids only they issued
+    were never published and are freed, so the night run again issues the ids an
+    uninterrupted night would; and the run before the next published one stays the night
+    readers saw (credit.audit_finding_change compares with it). Returns the runs deleted."""
+    with transaction(dsn) as conn, conn.cursor() as cursor:
+        cursor.execute("select run_id from resolve.night_run where status in ('resolved', 'audited')"
+                       " and run_id > coalesce((select run_id from credit.published), 0)")
+        runs = sorted(row[0] for row in cursor.fetchall())
+        if not runs:
+            return []
+        cursor.execute("delete from resolve.enterprise_registry where first_run_id = any(%s)",
+                       (runs,))
+        # Deleting the runs deletes their links through the foreign key; their emptied
+        # partitions go with the next removal of old runs (no exclusive lock taken here).
+        cursor.execute("delete from resolve.night_run where run_id = any(%s)", (runs,))
+    log.warning("discarded runs %s: resolved by a night that stopped before publishing", runs)
+    return runs
 
 
 def _store_enterprises(cursor, out: Path, run_id: int) -> None:
@@ -304,9 +331,15 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int, *,
 
 
 def _extra_spark_arguments() -> list[str]:
-    """XINYONG_SPARK_DRIVER_JAVA_OPTIONS and XINYONG_SPARK_CONF ("key=value key=value")."""
+    """XINYONG_SPARK_DRIVER_JAVA_OPTIONS (default for a local master: the quick JIT) and
+    XINYONG_SPARK_CONF ("key=value key=value")."""
+    from xinyong.resolve.session import QUICK_JIT
+
     arguments = []
-    if java_options := os.environ.get("XINYONG_SPARK_DRIVER_JAVA_OPTIONS"):
+    java_options = os.environ.get("XINYONG_SPARK_DRIVER_JAVA_OPTIONS")
+    if java_options is None and os.environ.get("XINYONG_SPARK_MASTER", "local").startswith("local"):
+        java_options = QUICK_JIT  # as build_spark: a local night's JVM lives minutes
+    if java_options:
         arguments += ["--driver-java-options", java_options]
     for setting in os.environ.get("XINYONG_SPARK_CONF", "").split():
         arguments += ["--conf", setting]
@@ -319,6 +352,10 @@ def _package_zip(jobs_dir: Path, where: Path) -> Path:
 
     base = where / "xinyong_pkg"
     return Path(shutil.make_archive(str(base), "zip", root_dir=jobs_dir, base_dir="xinyong"))
+
+
+# Transaction-level advisory lock key: one audit at a time per warehouse.
+AUDIT_LOCK = 73_616_403
 
 
 def audit(dsn: str, run_date: date | None = None, run_id: int | None = None,
@@ -358,7 +395,7 @@ def audit(dsn: str, run_date: date | None = None, run_id: int | None = None,
         for schema, table in dict.fromkeys(stale):
             cursor.execute(sql.SQL("analyze {}").format(sql.Identifier(schema, table)))
     with transaction(dsn) as conn, conn.cursor() as cursor:
-        cursor.execute("select pg_advisory_xact_lock(%s)", (73_616_403,))  # one audit at a time
+        cursor.execute("select pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))  # one audit at a time
         # Audits join whole feeds on enterprise_id; the planner underestimates the rows of
         # the audit.<feed> views (a feed's share of resolve.link), and a nested loop planned
         # on such an estimate is quadratic. Hash and merge joins stay linear.
@@ -510,28 +547,87 @@ def run_night(dsn: str, landing: Path, run_date: date, *,
                 holder = cursor.fetchone()[0]
                 raise NightAlreadyRunning(
                     f"another night is running on this warehouse: {holder}; nothing was loaded")
-        return _run_night_steps(dsn, landing, run_date, full_resolution)
+        return _run_night_steps(dsn, landing, run_date, full_resolution, lock)
     finally:
         lock.close()  # closing the session releases the lock, also after a crash
 
 
-def _run_night_steps(dsn: str, landing: Path, run_date: date,
-                     full_resolution: bool | None) -> NightSummary:
+def _run_night_steps(dsn: str, landing: Path, run_date: date, full_resolution: bool | None,
+                     lock: psycopg2.extensions.connection) -> NightSummary:
     summary = NightSummary(run_date)
-    with summary.timed("prepare"):
+    with _step(summary, "prepare", lock):
         prepare(dsn)
-    with summary.timed("ingest"):
+    with _step(summary, "ingest", lock):
         for code in agency_codes():
             summary.deliveries += ingest(dsn, landing, code, run_date)
-    with summary.timed("validate"):
+    with _step(summary, "validate", lock):
         summary.validation = validate(dsn, run_date)
-    with summary.timed("resolve"):
+    with _step(summary, "resolve", lock):
         summary.resolution = resolve(dsn, run_date, full=full_resolution)
-    with summary.timed("audit"):
+    with _step(summary, "audit", lock):
         summary.audits = audit(dsn, run_date, summary.resolution["run_id"])
-    with summary.timed("publish"):
+    with _step(summary, "publish", lock):
         summary.publication = publish(dsn, run_date, summary.resolution["run_id"])
     return summary
+
+
+@contextmanager
+def _step(summary: NightSummary, stage: str,
+          lock: psycopg2.extensions.connection) -> Iterator[None]:
+    """A timed step of ``run_night``. It starts only while the session holding the night lock
+    lives (a lost session has released it: another night could start); a warehouse error
+    inside it ends the night with one line saying where and why (the traceback is logged at
+    INFO, shown by ``-v``)."""
+    try:
+        with lock.cursor() as cursor:
+            cursor.execute("select 1")
+    except psycopg2.Error as exc:
+        raise WarehouseUnavailable(
+            f"lost the session holding the night lock before {stage}: {_reason(exc)}."
+            " The night stopped; run it again") from exc
+    try:
+        with summary.timed(stage):
+            yield
+    except NightFailed:
+        raise
+    except Exception as exc:
+        cause = _warehouse_error(exc)
+        if cause is None:
+            raise
+        log.info("%s stopped on a warehouse error", stage, exc_info=True)
+        if _connection_lost(cause):
+            raise WarehouseUnavailable(
+                f"lost the connection to the warehouse during {stage}: {_reason(cause)}."
+                " The night stopped; readers still see the last published night. Run it again"
+            ) from exc
+        raise NightFailed(f"{stage}: the warehouse failed: {_reason(cause)}") from exc
+
+
+def _reason(error: BaseException) -> str:
+    return one_line(error).rstrip(".")
+
+
+def _warehouse_error(exc: BaseException) -> psycopg2.Error | None:
+    """The operational error of the warehouse (not of the SQL) behind ``exc``, also under
+    what a library (SQLAlchemy, Great Expectations) raised on top of it: the deepest one,
+    as psycopg2 reports a closed connection over the error that closed it."""
+    found: psycopg2.Error | None = None
+    seen: BaseException | None = exc
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
+        if isinstance(seen, psycopg2.OperationalError | psycopg2.InterfaceError):
+            found = seen
+        seen = seen.__cause__ or seen.__context__
+    return found
+
+
+def _connection_lost(error: psycopg2.Error) -> bool:
+    """No SQLSTATE (the socket closed), a connection exception (08xxx), the server shut down
+    or terminated the session (57P01-57P03), or a connection already closed."""
+    code = error.pgcode or ""
+    return (isinstance(error, psycopg2.InterfaceError) or not code or code.startswith("08")
+            or code in ("57P01", "57P02", "57P03"))
 
 
 def warehouse_dsn() -> str:

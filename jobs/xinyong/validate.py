@@ -13,7 +13,10 @@ must stop) or ``warning`` (dirty data the contract expects: reported, never bloc
 count against the manifest's reconciliation (``ingest.file_load.rows_loaded``) is an expectation
 whose value is the suite parameter ``rows_loaded``, filled in per batch at run time.
 Results land in ``ingest.validation`` (one row per delivery, feed and expectation; validating a
-delivery again replaces its rows) and as Data Docs HTML in ``docs_dir``.
+delivery again replaces its rows) and as Data Docs HTML in ``docs_dir``. An expectation GX could
+not evaluate because the warehouse failed (a connection lost beyond GX's retries, a statement
+cancelled) is no verdict on the data: validation stops with nothing stored, and the night run
+again validates the delivery again.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 import warnings
 from collections.abc import Sequence
@@ -34,7 +38,7 @@ from psycopg2.extras import execute_values
 
 from xinyong.feeds import agencies, all_feeds
 from xinyong.feeds.spec import Agency, Feed
-from xinyong.warehouse.db import transaction
+from xinyong.warehouse.db import WarehouseUnavailable, transaction
 from xinyong.warehouse.schema import all_columns, table_name
 
 if TYPE_CHECKING:
@@ -44,6 +48,9 @@ if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
 
 log = logging.getLogger(__name__)
+# GX's SQL engine logs every statement that failed at ERROR with its traceback, also those it
+# then retries; the results say what failed, and a failure of the warehouse stops validation.
+_GX_SQL_LOG = "great_expectations.execution_engine.sqlalchemy_execution_engine"
 
 SEVERITIES = ("blocking", "warning")
 # GX's own severity field mirrors meta.severity so Data Docs show it too.
@@ -255,6 +262,8 @@ def validate_deliveries(dsn: str, delivery_ids: list[int], docs_dir: Path) -> Va
         return report
 
     context = _context(docs_dir)
+    if not log.isEnabledFor(logging.INFO):  # `xinyong run` without -v: one line of ours
+        logging.getLogger(_GX_SQL_LOG).setLevel(logging.CRITICAL)
     from great_expectations.exceptions.exceptions import NoAvailableBatchesError
     from sqlalchemy.engine import make_url
 
@@ -285,6 +294,9 @@ def validate_deliveries(dsn: str, delivery_ids: list[int], docs_dir: Path) -> Va
         except NoAvailableBatchesError:  # no row of this delivery in the table
             outcomes.append(_empty_batch(batch))
             continue
+        if failure := _warehouse_failure(result.results):
+            raise WarehouseUnavailable(f"the warehouse failed while validating {batch.label}:"
+                                       f" {failure}")
         outcomes += _outcomes(batch, result.results)
         report.seconds_per_feed[name] = round(
             report.seconds_per_feed.get(name, 0.0) + time.monotonic() - batch_started, 3)
@@ -462,9 +474,8 @@ def _outcomes(batch: _Batch, results: list[ExpectationValidationResult]) -> list
         seen.add(label)
         severity = str(config.meta.get("severity"))
         observed = dict(convert_to_json_serializable(result.result or {}))
-        exception = (result.exception_info or {}).get("exception_message")
-        if result.exception_info and result.exception_info.get("raised_exception"):
-            observed["exception"] = exception
+        if raised := _exceptions(result):
+            observed["exception"] = raised[0].get("exception_message")
         # The bounds as run (parameters filled in), so a stored row explains itself.
         expected = {k: config.kwargs[k] for k in ("value", "min_value", "max_value")
                     if config.kwargs.get(k) is not None}
@@ -477,6 +488,31 @@ def _outcomes(batch: _Batch, results: list[ExpectationValidationResult]) -> list
         outcomes.append(Outcome(batch.delivery_id, batch.agency.code, batch.folder,
                                 batch.feed.feed, label, severity, success, observed, message))
     return outcomes
+
+
+def _exceptions(result: ExpectationValidationResult) -> list[dict[str, Any]]:
+    """What GX caught evaluating an expectation: one exception info, or one per metric it gave
+    up on after its retries (keyed by metric)."""
+    info = result.exception_info or {}
+    infos = [info] if "raised_exception" in info else [
+        value for value in info.values() if isinstance(value, dict)]
+    return [dict(item) for item in infos if item.get("raised_exception")]
+
+
+# A DB-API OperationalError or InterfaceError as SQLAlchemy names it in GX's record of it.
+_WAREHOUSE_ERROR = re.compile(r"(?:sqlalchemy\.exc\.|psycopg2\.)(?:OperationalError|InterfaceError)")
+
+
+def _warehouse_failure(results: list[ExpectationValidationResult]) -> str | None:
+    """The first error of the warehouse itself among the expectations' exceptions, as the
+    driver gave it, in one line (the SQL that SQLAlchemy appends left out), or None."""
+    for result in results:
+        for info in _exceptions(result):
+            message = str(info.get("exception_message") or "")
+            if _WAREHOUSE_ERROR.search(f"{message}\n{info.get('exception_traceback') or ''}"):
+                driver = re.search(r"\(psycopg2[\w.]*\)[^\[]*", message)  # not GX's wrapping
+                return " ".join((driver.group() if driver else message).split()).rstrip('". ')
+    return None
 
 
 def _label(type_: str, kwargs: dict[str, Any]) -> str:
