@@ -333,13 +333,10 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int, *,
 def _extra_spark_arguments() -> list[str]:
     """XINYONG_SPARK_DRIVER_JAVA_OPTIONS (default for a local master: the quick JIT) and
     XINYONG_SPARK_CONF ("key=value key=value")."""
-    from xinyong.resolve.session import QUICK_JIT
+    from xinyong.resolve.session import driver_java_options
 
     arguments = []
-    java_options = os.environ.get("XINYONG_SPARK_DRIVER_JAVA_OPTIONS")
-    if java_options is None and os.environ.get("XINYONG_SPARK_MASTER", "local").startswith("local"):
-        java_options = QUICK_JIT  # as build_spark: a local night's JVM lives minutes
-    if java_options:
+    if java_options := driver_java_options(os.environ.get("XINYONG_SPARK_MASTER", "local[*]")):
         arguments += ["--driver-java-options", java_options]
     for setting in os.environ.get("XINYONG_SPARK_CONF", "").split():
         arguments += ["--conf", setting]

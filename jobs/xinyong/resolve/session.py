@@ -31,6 +31,15 @@ DEFAULT_LOG_LEVEL = "WARN"
 QUICK_JIT = "-XX:TieredStopAtLevel=1"
 
 
+def driver_java_options(master: str | None) -> str | None:
+    """XINYONG_SPARK_DRIVER_JAVA_OPTIONS, else the quick JIT for a local or unset (local[*])
+    master; the nightly spark-submit and in-process sessions both ask here."""
+    options = os.environ.get("XINYONG_SPARK_DRIVER_JAVA_OPTIONS")
+    if options is None and (master or "local").startswith("local"):
+        return QUICK_JIT
+    return options or None
+
+
 def build_spark(
     app_name: str,
     master: str | None = None,
@@ -73,9 +82,7 @@ def build_spark(
         "spark.log.level": log_level,
         **(extra_conf or {}),
     }
-    java_options = os.environ.get("XINYONG_SPARK_DRIVER_JAVA_OPTIONS")
-    if java_options is None and (master or "local").startswith("local"):  # unset: local[*]
-        java_options = QUICK_JIT
+    java_options = driver_java_options(master)
     if java_options and "spark.driver.extraJavaOptions" not in settings:
         settings["spark.driver.extraJavaOptions"] = java_options
     for key, value in settings.items():

@@ -548,8 +548,7 @@ def attach_by_fuzzy_name(
         "group", "target", F.lit(True).alias("spelled_alike")).distinct()
     query_dates = members.where(~F.col("anchored") & F.col("named_on").isNotNull()).groupBy("group").agg(
         F.min("named_on").alias("first_named"))
-    closed = members.where(F.col("anchored") & F.col("closed_on").isNotNull()).groupBy(
-        F.col("group").alias("target")).agg(F.max("closed_on").alias("closed_on"))
+    closed = _closures(members).withColumnRenamed("group", "target")
     time_pairs = best_pair.select("group", "target").join(query_dates, "group").join(
         closed, "target").select(
         "group", "target", (F.col("first_named") >= F.col("closed_on")).alias("after_closure"))
@@ -602,6 +601,12 @@ def codes_of_groups(codes: DataFrame, grouped: DataFrame) -> DataFrame:
     return codes.join(grouped.select(F.col("mention_id").alias("cluster"), "group"), "cluster")
 
 
+def _closures(members: DataFrame) -> DataFrame:
+    """(group, closed_on): the anchored groups whose registration ended, and when."""
+    return members.where(F.col("anchored") & F.col("closed_on").isNotNull()).groupBy("group").agg(
+        F.max("closed_on").alias("closed_on"))
+
+
 def name_periods(members: DataFrame) -> DataFrame:
     """(group, key, held_since, held_until): when each anchored group held each name (branch
     keyed). A name change (former_name_norm → name_norm on ``named_on``) ends the former
@@ -617,10 +622,9 @@ def name_periods(members: DataFrame) -> DataFrame:
         F.min("named_on").alias("renamed_on"))
     since = changes.groupBy("group", _branch_keyed(F.col("name_norm")).alias("key")).agg(
         F.max("named_on").alias("held_since"))
-    closed = holders.groupBy("group").agg(F.max("closed_on").alias("closed_on"))
     return (
         names.join(until, ["group", "key"], "left").join(since, ["group", "key"], "left")
-        .join(closed, "group", "left")
+        .join(_closures(members), "group", "left")
         .select("group", "key", "held_since",
                 F.least("renamed_on", "closed_on").alias("held_until"))  # least skips nulls
     )
