@@ -11,10 +11,10 @@ import pytest
 from pyspark.sql import SparkSession
 
 from xinyong.platform import ensure_java
-from xinyong.resolve.session import build_spark
+from xinyong.resolve.session import QUICK_JIT, build_spark
 
 # Test JVMs live a minute: the quick C1 compiler alone saves a third of the wall time.
-TEST_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+TEST_JAVA_OPTIONS = QUICK_JIT
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from xinyong.resolve.transforms import (
     connected_components,
     guard_keys,
     link_mentions,
+    prior_ids_held,
     resolve,
     rule_edges,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "connected_components",
     "guard_keys",
     "link_mentions",
+    "prior_ids_held",
     "resolve",
     "rule_edges",
     "run_job",

@@ -762,25 +762,33 @@ def number_in_order(df: DataFrame, order_col: str, start: int, out_col: str) -> 
     return ranged.withColumn(out_col, (offset + F.col("_row")).cast("long")).drop("_part", "_row")
 
 
+def prior_ids_held(
+    mention_signature: DataFrame, signature_clusters: DataFrame, prior_links: DataFrame
+) -> DataFrame:
+    """(cluster, prior_id, held): how many of each cluster's mentions last night's links gave
+    each enterprise id. Counted per signature first: the mentions themselves are not joined
+    to their clusters here (a few hundred thousand rows for a few ten thousand signatures)."""
+    return (
+        prior_links.select("mention_id", F.col("enterprise_id").alias("prior_id"))
+        .join(mention_signature, "mention_id")
+        .groupBy("signature", "prior_id").agg(F.count("*").alias("held"))
+        .join(signature_clusters.select("signature", "cluster"), "signature")
+        .groupBy("cluster", "prior_id").agg(F.sum("held").alias("held"))
+    )
+
+
 def assign_enterprise_ids(
-    clustered: DataFrame, prior_links: DataFrame, next_id: int
+    clusters: DataFrame, held: DataFrame, next_id: int
 ) -> tuple[DataFrame, DataFrame]:
     """Give each cluster an enterprise id: ``(cluster, enterprise_id)`` and the id changes.
 
-    A prior id stays with the cluster holding most of its mentions (ties: smallest
-    cluster); the other clusters holding some get ``split_from`` records. A cluster keeps,
-    of the prior ids it so holds, the one most of its mentions carried (ties: smallest id);
-    the rest are ``merged_into`` it. Clusters without one get new ids from ``next_id`` in
-    the order of their smallest mention_id.
+    ``clusters``: (cluster) the night's clusters, each named by its smallest mention_id;
+    ``held``: (cluster, prior_id, held) as ``prior_ids_held``. A prior id stays with the
+    cluster holding most of its mentions (ties: smallest cluster); the other clusters
+    holding some get ``split_from`` records. A cluster keeps, of the prior ids it so holds,
+    the one most of its mentions carried (ties: smallest id); the rest are ``merged_into``
+    it. Clusters without one get new ids from ``next_id`` in the order of their name.
     """
-    held = (
-        clustered.join(
-            prior_links.select("mention_id", F.col("enterprise_id").alias("prior_id")),
-            "mention_id",
-        )
-        .groupBy("cluster", "prior_id")
-        .agg(F.count("*").alias("held"))
-    )
     most_held_first = (-F.col("held")).alias("rank")
     keepers = held.groupBy("prior_id").agg(
         F.min(F.struct(most_held_first, "cluster"))["cluster"].alias("keeper")
@@ -790,7 +798,7 @@ def assign_enterprise_ids(
     survivors = claims.groupBy("cluster").agg(
         F.min(F.struct(most_held_first, "prior_id"))["prior_id"].alias("enterprise_id")
     )
-    without_id = clustered.select("cluster").distinct().join(survivors, "cluster", "left_anti")
+    without_id = clusters.select("cluster").distinct().join(survivors, "cluster", "left_anti")
     fresh = number_in_order(without_id, "cluster", next_id, "number").select(
         "cluster", format_enterprise_id(F.col("number")).alias("enterprise_id")
     )
@@ -1007,23 +1015,19 @@ def resolve(
     labels, iterations = connected_components(kept_edges, settings.max_iterations,
                                               settings.checkpoint_every, settings.single_task_edges)
     lap("code_clusters")
-    linked = link_mentions(rows, kept_edges, labels, settings)
-    signature_clusters = (
-        linked.join(rows.select("mention_id", "signature"), "mention_id").drop("mention_id")
-        .localCheckpoint()
-    )
-    # From signatures back to their mentions.
-    clustered = mention_signature.join(signature_clusters, "signature").drop("signature") \
-        .localCheckpoint()
+    # A signature row's mention_id is its signature.
+    signature_clusters = link_mentions(rows, kept_edges, labels, settings) \
+        .withColumnRenamed("mention_id", "signature").localCheckpoint()
     lap("names")
-    cluster_ids, id_changes = assign_enterprise_ids(clustered, prior_links, next_id)
-    cluster_ids = cluster_ids.localCheckpoint()  # for the links and the golden record
-    links = clustered.join(cluster_ids, "cluster").select(*LINK_COLUMNS)
-    signature_links = signature_clusters.join(cluster_ids, "cluster").select("signature", "enterprise_id")
+    cluster_ids, id_changes = assign_enterprise_ids(
+        signature_clusters, prior_ids_held(mention_signature, signature_clusters, prior_links), next_id)
+    signature_links = signature_clusters.join(cluster_ids, "cluster").localCheckpoint()
+    # From signatures back to their mentions, once, as the links are written.
+    links = mention_signature.join(signature_links, "signature").select(*LINK_COLUMNS)
+    signature_links = signature_links.select("signature", "enterprise_id")
     if kept_links is not None and settled_untouched is not None:
         links = links.unionByName(kept_links)
         signature_links = signature_links.unionByName(settled_untouched.select("signature", "enterprise_id"))
-    links = links.localCheckpoint()
     lap("ids")
     return Resolution(
         links=links,
