@@ -91,7 +91,10 @@ def resolve_both(dsn: str, truth_dir: Path, *,
         for threshold in thresholds:
             run = resolve_with_splink(work / "mentions.parquet", threshold=threshold)
             report = evaluate.evaluate(_keyed(run.clusters), truth, enterprises)
-            rows.append(_row(f"Splink 5 (DuckDB), threshold {threshold}", run.seconds, report))
+            tool = f"Splink 5 (DuckDB), threshold {threshold}"
+            if run.em_blocks_skipped:
+                tool += f" (EM refused on {', '.join(run.em_blocks_skipped)})"
+            rows.append(_row(tool, run.seconds, report))
     return {"mentions": mentions, "spark_session_seconds": round(session_seconds, 1), "results": rows}
 
 

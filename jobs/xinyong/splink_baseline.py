@@ -67,6 +67,7 @@ class SplinkRun:
     seconds: float  # wall time of training + prediction + clustering (not file reading)
     comparisons: int  # candidate pairs scored
     threshold: float
+    em_blocks_skipped: tuple[str, ...] = ()  # EM rounds Splink refused (see resolve_with_splink)
 
 
 def _settings() -> SettingsCreator:
@@ -129,10 +130,18 @@ def resolve_with_splink(mentions_parquet: Path, *, threshold: float = 0.9, threa
         if deterministic:
             training.estimate_probability_two_random_records_match(deterministic, recall=PRIOR_RECALL)
         training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=seed)
+        skipped: list[str] = []
         for column in EM_TRAINING_BLOCKS:
-            if _pairs_sharing(con, column):
+            if not _pairs_sharing(con, column):
+                continue
+            try:
                 training.estimate_parameters_using_expectation_maximisation(
                     block_on(column), max_pairs=EM_MAX_PAIRS)
+            except ValueError as refused:
+                # Splink 5 refuses a round whose m probability underflows to 0 (a level no pair
+                # in the block reaches): the estimates of the other blocks stand, and the run says so.
+                logging.getLogger(__name__).warning("Splink EM on block %s skipped: %s", column, refused)
+                skipped.append(column)
 
         blocked = linker.inference.compute_blocked_pairs_for_predict()
         comparisons = _count(con, blocked.physical_name)
@@ -148,7 +157,8 @@ def resolve_with_splink(mentions_parquet: Path, *, threshold: float = 0.9, threa
         seconds = time.perf_counter() - started
     finally:
         con.close()
-    return SplinkRun(clusters=dict(rows), seconds=seconds, comparisons=comparisons, threshold=threshold)
+    return SplinkRun(clusters=dict(rows), seconds=seconds, comparisons=comparisons, threshold=threshold,
+                     em_blocks_skipped=tuple(skipped))
 
 
 def _memory_limit() -> str:

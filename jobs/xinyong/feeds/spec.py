@@ -80,6 +80,9 @@ class Feed:
     status_field: str | None = None
     closed_statuses: tuple[str, ...] = ()
     closed_on_field: str | None = None
+    # A register record's founding date (成立日期): a name-only record dated before it means
+    # another holder of the name.
+    founded_on_field: str | None = None
     branch_hint_field: str | None = None  # a field whose text says 分公司 for branches
     mentions: MentionFn | None = None  # a custom extractor (court judgments: one per party)
     # Child fields exploded into one row per mention (judgment parties): (name, sql type).

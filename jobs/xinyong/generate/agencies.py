@@ -782,17 +782,24 @@ class Judgments(Builder):
         items = []
         for day in _events(rng, max(e.est + 60, COURT_START), e.end or self.last, 0.09):
             parties: list[tuple[str, Any]] = [("self", None)]
-            if rng.random() < 0.6:
-                other = int(rng.random() * self.w.n)
-                parties.append(("other", other if other != e.idx else (other + 1) % self.w.n))
-            else:
-                parties.append(("person", _person(rng)))
+            other = self._counterparty(e, day, rng) if rng.random() < 0.6 else None
+            parties.append(("other", other) if other is not None else ("person", _person(rng)))
             rng.shuffle(parties)
             if rng.random() < 0.1:
                 parties.append(("person", _person(rng)))
             items.append((day, rng.choice(_CAUSES), _money(2000 + rng.random() * 500000),
                           int(rng.random() * 9000) + 100, tuple(parties)))
         return items
+
+    def _counterparty(self, e: Ent, day: int, rng: random.Random) -> int | None:
+        """Another enterprise that existed on ``day`` (a few draws; None: a person instead).
+        A judgment cannot name an enterprise before its founding or after its end."""
+        for _ in range(5):
+            other = int(rng.random() * self.w.n)
+            end = int(self.w.end[other])
+            if other != e.idx and int(self.w.est[other]) <= day and (end == 0 or day < end):
+                return other
+        return None
 
     def row(self, e: Ent, item: Item, rid: str, op: str, as_of: int) -> list[str]:
         day, cause, amount, number, parties = item

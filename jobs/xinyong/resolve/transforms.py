@@ -71,18 +71,19 @@ WEAK_CODE_FITS = 5.0
 SPELLED_ALIKE = 5.0  # the query's name as delivered starts one of the candidate's
 WEAK_CODE_CONTRADICTS = -20.0
 # The query's records are all dated after the candidate's registration ended (沈阳骏万 moved
-# away in 2016; a 2026 record of 骏万餐饮管理 means 鞍山骏万). Not the dates of name changes:
-# agencies write a record dated before a change under the new name as well.
-CLOSED_BEFORE = -10.0
+# away in 2016; a 2026 record of 骏万餐饮管理 means 鞍山骏万), or all before it was founded. Not
+# the dates of name changes: agencies write a record dated before a change under the new name.
+OUTSIDE_LIFETIME = -10.0
 _LEADING_CITY = "^(" + "|".join(sorted(CITIES, key=len, reverse=True)) + ")"
 
 MENTION_COLUMNS = (
     "mention_id", "agency", "feed", "record_id", "name", "name_norm", *CODE_KINDS,
     "is_branch", "source_rank", "legal_rep", "name_core", "former_name_norm", "weak_code", "named_on",
-    "closed_on",
+    "closed_on", "founded_on",
 )
 _OPTIONAL_TEXT_COLUMNS = ("legal_rep", "name_core", "former_name_norm", "weak_code")
-_DATE_COLUMNS = ("named_on", "closed_on")  # closed_on: the day a register record says it ended
+# closed_on: the day a register record says its enterprise ended; founded_on: its 成立日期.
+_DATE_COLUMNS = ("named_on", "closed_on", "founded_on")
 _HEAD_OF_BRANCH = r"^(.+?(?:股份公司|有限公司|公司)).+分(?:公司|店|厂)$"  # as names.core_name
 LINK_COLUMNS = ("mention_id", "enterprise_id", "rule", "evidence")
 ENTERPRISE_COLUMNS = (
@@ -547,11 +548,13 @@ def attach_by_fuzzy_name(
     ).where(F.col("target_spelling").startswith(F.col("spelling"))).select(
         "group", "target", F.lit(True).alias("spelled_alike")).distinct()
     query_dates = members.where(~F.col("anchored") & F.col("named_on").isNotNull()).groupBy("group").agg(
-        F.min("named_on").alias("first_named"))
-    closed = _closures(members).withColumnRenamed("group", "target")
+        F.min("named_on").alias("first_named"), F.max("named_on").alias("last_named"))
+    lifetimes = _lifetimes(members).withColumnRenamed("group", "target")
     time_pairs = best_pair.select("group", "target").join(query_dates, "group").join(
-        closed, "target").select(
-        "group", "target", (F.col("first_named") >= F.col("closed_on")).alias("after_closure"))
+        lifetimes, "target").select(
+        "group", "target",
+        ((F.col("first_named") >= F.col("closed_on")) | (F.col("last_named") < F.col("founded_on")))
+        .alias("outside_lifetime"))
     query_city, target_city = F.col("names.city"), F.col("names.matched_city")
     adjustment = (
         F.when((query_city != "") & (query_city == target_city), CITY_AGREES)
@@ -561,7 +564,7 @@ def attach_by_fuzzy_name(
         + F.when(F.col("weak_fits") == 1, WEAK_CODE_FITS)
         .when(F.col("weak_fits") == 0, WEAK_CODE_CONTRADICTS).otherwise(0.0)
         + F.when(F.col("spelled_alike"), SPELLED_ALIKE).otherwise(0.0)
-        + F.when(F.col("after_closure"), CLOSED_BEFORE).otherwise(0.0)
+        + F.when(F.col("outside_lifetime"), OUTSIDE_LIFETIME).otherwise(0.0)
     )
     judged = (
         best_pair.join(rep_pairs, ["group", "target"], "left")
@@ -601,17 +604,20 @@ def codes_of_groups(codes: DataFrame, grouped: DataFrame) -> DataFrame:
     return codes.join(grouped.select(F.col("mention_id").alias("cluster"), "group"), "cluster")
 
 
-def _closures(members: DataFrame) -> DataFrame:
-    """(group, closed_on): the anchored groups whose registration ended, and when."""
-    return members.where(F.col("anchored") & F.col("closed_on").isNotNull()).groupBy("group").agg(
-        F.max("closed_on").alias("closed_on"))
+def _lifetimes(members: DataFrame) -> DataFrame:
+    """(group, founded_on, closed_on): when each anchored group with a register record saying
+    so was founded and when its registration ended (null: not known, or not ended)."""
+    dated = F.col("founded_on").isNotNull() | F.col("closed_on").isNotNull()
+    return members.where(F.col("anchored") & dated).groupBy("group").agg(
+        F.min("founded_on").alias("founded_on"), F.max("closed_on").alias("closed_on"))
 
 
 def name_periods(members: DataFrame) -> DataFrame:
     """(group, key, held_since, held_until): when each anchored group held each name (branch
     keyed). A name change (former_name_norm → name_norm on ``named_on``) ends the former
-    name's time and starts the new name's; the day a register record says the enterprise
-    ended (``closed_on``) ends every name's. Without such records: since forever, until now.
+    name's time and starts the new name's; the enterprise's founding (``founded_on``, 成立日期)
+    starts the first name's, and the day a register record says it ended (``closed_on``)
+    ends every name's. Without such records: since forever, until now.
     """
     holders = members.where(F.col("anchored"))
     names = holders.select("group", _branch_keyed(F.col("name_norm")).alias("key")).unionByName(
@@ -624,8 +630,8 @@ def name_periods(members: DataFrame) -> DataFrame:
         F.max("named_on").alias("held_since"))
     return (
         names.join(until, ["group", "key"], "left").join(since, ["group", "key"], "left")
-        .join(_closures(members), "group", "left")
-        .select("group", "key", "held_since",
+        .join(_lifetimes(members), "group", "left")
+        .select("group", "key", F.coalesce("held_since", "founded_on").alias("held_since"),
                 F.least("renamed_on", "closed_on").alias("held_until"))  # least skips nulls
     )
 
@@ -915,7 +921,7 @@ def _head_offices(members: DataFrame) -> DataFrame:
 # taxpayer's hundreds of VAT returns) are one signature and are linked once.
 SIGNATURE_COLUMNS = (
     "name", "name_norm", "name_core", *CODE_KINDS, "is_branch", "legal_rep", "former_name_norm", "weak_code",
-    "named_on", "closed_on",
+    "named_on", "closed_on", "founded_on",
 )
 
 

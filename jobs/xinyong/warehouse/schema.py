@@ -112,6 +112,11 @@ def _closed_on(feed: Feed) -> sql.Composable:
         sql.Identifier(feed.closed_on_field))
 
 
+def _founded_on(feed: Feed) -> sql.Composable:
+    """The founding date a register record gives its enterprise (Feed.founded_on_field), or null."""
+    return sql.Identifier(feed.founded_on_field) if feed.founded_on_field else sql.SQL("null::date")
+
+
 def _create_live_mention_view(cursor) -> None:
     """ingest.live_mention: every current, non-deleted row that names an enterprise."""
     selects = []
@@ -122,12 +127,13 @@ def _create_live_mention_view(cursor) -> None:
             "ent_taxno as taxno, ent_customs as customs, coalesce(ent_is_branch, false) as is_branch, "
             "ent_legal_rep as legal_rep, {rank} as source_rank, ent_name_core as name_core, "
             "ent_former_name_norm as former_name_norm, ent_weak_code as weak_code, "
-            "ent_named_on as named_on, {closed_on} as closed_on "
+            "ent_named_on as named_on, {closed_on} as closed_on, {founded_on} as founded_on "
             "from {table} where valid_to is null and op <> 'D' "
             "and (ent_name is not null or ent_uscc is not null or ent_org is not null "
             "or ent_regno is not null or ent_taxno is not null or ent_customs is not null)"
         ).format(agency=sql.Literal(agency.code), feed=sql.Literal(feed.feed),
                  rank=sql.Literal(agency.source_rank), closed_on=_closed_on(feed),
+                 founded_on=_founded_on(feed),
                  table=sql.Identifier("ingest", table_name(agency, feed))))
     cursor.execute(sql.SQL("create or replace view ingest.live_mention as {}").format(
         sql.SQL(" union all ").join(selects)))

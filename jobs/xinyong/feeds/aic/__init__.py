@@ -27,6 +27,7 @@ REGISTRATIONS = Feed(
     branch_hint_field="enterprise_type",
     # 核准日期 of a closed enterprise is the date its registration ended.
     status_field="status", closed_statuses=("注销", "吊销", "迁出"), closed_on_field="approved_on",
+    founded_on_field="established_on",
     description="Enterprise registrations (登记), one record per enterprise.",
 )
 
