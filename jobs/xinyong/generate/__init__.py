@@ -366,8 +366,10 @@ def _results(world: World, plan: Plan, n: int, config: GeneratorConfig) -> Itera
     if workers == 1 or len(bounds) == 1:
         yield from map(run_chunk, bounds)
         return
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers) as pool:
+    # Spawned, not forked: a fork copies whatever locks the parent's other threads (a Spark
+    # gateway, Arrow's thread pool) hold at that moment, and a worker can hang on one for ever.
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(workers, initializer=install, initargs=(world, plan)) as pool:
         yield from pool.imap(run_chunk, bounds)
 
 

@@ -1,7 +1,7 @@
 """Writing the records of a range of enterprises, for all 19 files and all nights at once.
 
-Runs in the worker processes. The world and the plan are module state inherited by fork, so
-a task is just (lo, hi). One enterprise is materialised once and then written into every
+Runs in the worker processes. The world and the plan are module state, installed once per
+worker process, so a task is just (lo, hi). One enterprise is materialised once and then written into every
 file; its random numbers come from generators seeded by (seed, enterprise), so the output
 does not depend on the number of workers or on the chunk boundaries.
 
@@ -59,7 +59,7 @@ _STATE: dict[str, object] = {}
 
 
 def install(world: World, plan: Plan) -> None:
-    """Set the shared state before the worker pool forks."""
+    """Set the state the chunks read: in the parent, and in each worker as it starts."""
     _STATE["world"] = world
     _STATE["plan"] = plan
 

@@ -1,7 +1,7 @@
 """The synthetic world: Liaoning enterprises, their codes, names, people and life events.
 
 The world is a set of compact numpy arrays (one entry per enterprise or person) built once
-in the parent process and shared with the worker processes by fork. Strings are only made
+in the parent process and handed to each worker process once, as it starts. Strings are only made
 when a worker turns one enterprise into an :class:`Ent` for the records it writes, so memory
 stays flat (about 100 bytes per enterprise) even at 750,000 enterprises.
 
