@@ -104,9 +104,11 @@ SCENARIO_MAX_KEY_DEGREE = 2
 # W gave up the name NAME_V in 2008, V took it in 2010.
 NAME_V = "沈阳庚物业管理有限公司"
 USCC_V, USCC_W = uscc_code(org_code("15345678")), uscc_code(org_code("16345678"))
-# Q (founded 2005) held NAME_Z until 2022; Z was founded with it in 2020. M's name is like Z's.
+# Q (founded 2005) held NAME_Z until 2022; Z was founded with it in 2020. M (2003) and N (2020)
+# have names alike.
 NAME_Z = "沈阳子物流有限公司"
-USCC_Q, USCC_Z, USCC_M = (uscc_code(org_code(body)) for body in ("17345678", "18345678", "19345678"))
+USCC_Q, USCC_Z, USCC_M, USCC_N = (
+    uscc_code(org_code(body)) for body in ("17345678", "18345678", "19345678", "20345678"))
 
 SCENARIO = [
     mention("aic|reg|A1", NAME_A, rank=0, uscc=USCC_A, regno=REGNO_A),
@@ -159,15 +161,16 @@ SCENARIO = [
     mention("ycourt|case|Y1", "庚物业管理(沈阳)有限公司", rank=5, named_on=date(2009, 6, 1)),
     mention("ycourt|case|Y2", NAME_V, rank=5),
     # A register's founding date (成立日期) starts an enterprise's first name: a 2015 record of
-    # NAME_Z is Q's, though the register says both held it in 2021; a 2015 short form 子物流
-    # is not Z's but M's, which existed then.
+    # NAME_Z is Q's, though the register says both held it in 2021; a 2015 short form 寅物流
+    # is not N's but M's, which existed then.
     mention("zaic|reg|Q1", "沈阳丑物流有限公司", rank=0, uscc=USCC_Q, founded_on=date(2005, 4, 1)),
     mention("zaic|chg|Q2", "沈阳丑物流有限公司", rank=0, uscc=USCC_Q, former_name=NAME_Z,
             named_on=date(2022, 1, 10)),
     mention("zaic|reg|Z1", NAME_Z, rank=0, uscc=USCC_Z, founded_on=date(2020, 5, 1)),
-    mention("zaic|reg|M1", "大连子物流有限公司", rank=0, uscc=USCC_M, founded_on=date(2003, 1, 1)),
+    mention("zaic|reg|M1", "大连寅物流有限公司", rank=0, uscc=USCC_M, founded_on=date(2003, 1, 1)),
+    mention("zaic|reg|N1", "沈阳寅物流有限公司", rank=0, uscc=USCC_N, founded_on=date(2020, 5, 1)),
     mention("zcourt|case|Q3", NAME_Z, rank=5, named_on=date(2015, 6, 1)),
-    mention("zprice|pv|M2", "子物流", rank=5, named_on=date(2015, 7, 1)),
+    mention("zprice|pv|M2", "寅物流", rank=5, named_on=date(2015, 7, 1)),
 ]
 
 
@@ -229,7 +232,8 @@ def test_clusters_and_new_ids_in_order_of_smallest_mention(scenario: dict[str, A
         eid(18): {"ycourt|case|Y1"},
         eid(19): {"zaic|chg|Q2", "zaic|reg|Q1", "zcourt|case|Q3"},
         eid(20): {"zaic|reg|M1", "zprice|pv|M2"},
-        eid(21): {"zaic|reg|Z1"},
+        eid(21): {"zaic|reg|N1"},
+        eid(22): {"zaic|reg|Z1"},
     }
     assert scenario["changes"] == []
     # One task is one round; propagation needs one that changes labels and one that does not.
@@ -278,7 +282,7 @@ def test_rules_and_evidence(scenario: dict[str, Any]) -> None:
     assert evidence["zcourt|case|Q3"] == (
         "name_dated", {"codes": {}, "by_name": {"name": NAME_Z, "named_on": "2015-06-01"}})
     assert evidence["zprice|pv|M2"] == ("name_fuzzy", {"codes": {}, "by_name": {
-        "name": "子物流", "matched_name": "大连子物流有限公司", "score": 100.0}})
+        "name": "寅物流", "matched_name": "大连寅物流有限公司", "score": 100.0}})
 
 
 def test_conflicting_and_overused_keys_are_dropped_and_reported(
