@@ -18,10 +18,10 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from tests.fixtures_spark import TEST_JAVA_OPTIONS
 from xinyong.ids import org_check_char, regno_check_digit, uscc_check_char
 from xinyong.names import core_name, normalize_name
 from xinyong.resolve import Settings, connected_components, resolve, run_job
+from xinyong.resolve.session import QUICK_JIT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -421,7 +421,7 @@ def submitted_night_2(
     mentions, prior = night_inputs["night_2"]
     command = [
         str(Path(sys.executable).with_name("spark-submit")), "--master", "local[2]",
-        "--driver-java-options", TEST_JAVA_OPTIONS,
+        "--driver-java-options", QUICK_JIT,
         str(ROOT / "jobs/xinyong/resolve/job.py"),
         "--mentions", mentions, "--prior", prior, "--out", str(out), "--next-id", "5",
     ]
