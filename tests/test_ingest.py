@@ -6,10 +6,13 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from psycopg2 import sql
 
 from xinyong import night
+from xinyong.demo import delivery_dates
 from xinyong.feeds import all_feeds
 from xinyong.ingest.deliveries import ingest_agency
+from xinyong.warehouse.schema import table_name
 
 from .landing import REGISTRATION_HEADER, csv_file, registration, write_delivery
 
@@ -160,3 +163,37 @@ def test_missing_column_loads_rows_with_nulls(dsn, tmp_path):
     assert result.status == "loaded" and result.files[0].rows_loaded == 1
     assert any("行业代码" in note for note in result.files[0].notes)
     assert query(dsn, "select industry_code, status from ingest.aic__registrations") == [(None, "存续")]
+
+
+def _without_timings(deliveries):
+    return [{**d, "files": [{k: v for k, v in f.items() if not k.endswith("_seconds")} for f in d["files"]]}
+            for d in deliveries]
+
+
+def test_agencies_loaded_in_worker_processes_load_what_they_load_one_by_one(
+        generated, fresh_warehouse_dsn, monkeypatch):
+    landing = generated / "landing"
+    loaded = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("XINYONG_INGEST_WORKERS", workers)
+        dsn = fresh_warehouse_dsn()
+        night.prepare(dsn)
+        nights = [night.ingest_all(dsn, landing, run_date) for run_date in delivery_dates(landing)]
+        counts = {}
+        with psycopg2.connect(dsn) as conn, conn.cursor() as cursor:
+            for agency, feed in all_feeds():
+                cursor.execute(sql.SQL("select count(*), count(*) filter (where valid_to is null) from {}")
+                               .format(sql.Identifier("ingest", table_name(agency, feed))))
+                counts[table_name(agency, feed)] = cursor.fetchone()
+            cursor.execute("select * from credit.file_reconciliation order by 1, 2, 3")
+            loaded[workers] = (nights, counts, cursor.fetchall())
+        conn.close()
+    (one_by_one, counts, reconciled), (parallel, parallel_counts, parallel_reconciled) = loaded.values()
+    assert [d["agency"] for d in one_by_one[0]] == [d["agency"] for d in parallel[0]]
+    assert list(map(_without_timings, parallel)) == list(map(_without_timings, one_by_one))
+    assert parallel_counts == counts and parallel_reconciled == reconciled
+    assert sum(n for n, _ in counts.values()) > 1000
+    statuses = {d["status"] for deliveries in parallel for d in deliveries}
+    assert "loaded" in statuses and "rejected" in statuses  # the generated fault night rejects one
+    assert all(f["parse_seconds"] > 0 and f["load_seconds"] > 0
+               for deliveries in parallel for d in deliveries for f in d["files"])

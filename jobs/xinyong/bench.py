@@ -112,6 +112,7 @@ def run_bench(scale: float, out_dir: Path, *, server: str | None = None,
 
     nights = {"first": _night(first_summary, memory), "delta": _night(delta_summary, memory)}
     ingest_seconds = nights["first"]["stages"]["ingest"]["seconds"]
+    load_seconds = nights["first"]["files"]["load_seconds"]
     result: dict[str, Any] = {
         "scale": scale,
         "enterprises": json.loads((data / "truth" / "summary.json").read_text()).get("enterprises"),
@@ -122,7 +123,9 @@ def run_bench(scale: float, out_dir: Path, *, server: str | None = None,
             "raw_copy": {"rows": copied_rows, "seconds": round(copy_seconds, 3),
                          "rows_per_s": _rate(copied_rows, copy_seconds),
                          "ingest_seconds": ingest_seconds,
-                         "ratio": round(ingest_seconds / copy_seconds, 2) if copy_seconds else None},
+                         "ingest_ratio": round(ingest_seconds / copy_seconds, 2) if copy_seconds else None,
+                         "load_seconds": load_seconds,
+                         "ratio": round(load_seconds / copy_seconds, 2) if copy_seconds else None},
             "splink": splink,
         },
         "latency": latency,
@@ -239,8 +242,8 @@ def _night(summary: NightSummary, memory: MemorySampler) -> dict[str, Any]:
 
     Rows: parse + load and validate, the rows of the night's loaded deliveries; resolve and
     audit, the live mentions resolved; publish, the run's links."""
-    delivered = sum(f["rows_delivered"] for d in summary.deliveries if d["status"] == "loaded"
-                    for f in d["files"])
+    files = [f for d in summary.deliveries if d["status"] == "loaded" for f in d["files"]]
+    delivered = sum(f["rows_delivered"] for f in files)
     rows = {"prepare": None, "ingest": delivered, "validate": delivered,
             "resolve": summary.resolution.get("mentions"), "audit": summary.resolution.get("mentions"),
             "publish": summary.publication.get("links")}
@@ -255,6 +258,11 @@ def _night(summary: NightSummary, memory: MemorySampler) -> dict[str, Any]:
     return {"date": summary.run_date.isoformat(), "rows_delivered": delivered,
             "seconds": round(total, 2), "rows_per_s": _rate(delivered, total),
             "incremental": summary.resolution.get("incremental"),
+            # Parse and load happen file by file, in parallel across agencies: their times are
+            # summed over the files (a sum can exceed the stage's wall time).
+            "files": {"parse_seconds": round(sum(f["parse_seconds"] for f in files), 2),
+                      "load_seconds": round(sum(f["load_seconds"] for f in files), 2),
+                      "rows_loaded": sum(f["rows_loaded"] for f in files)},
             "audit_findings": sum(summary.audits.values()),
             "stages": stages, **memory.peak(begin, begin + total)}
 
@@ -434,12 +442,17 @@ def targets(result: dict[str, Any], others: dict[float, dict[str, Any]]) -> list
         _at_scale_1(f"delta night ≤ {DELTA_NIGHT_MINUTES} min at scale 1",
                     nights["delta"]["seconds"] / 60, DELTA_NIGHT_MINUTES, scale),
     ]
-    peak = result["memory"]["peak_process_gib"]
+    # The nights' processes: the baselines (Splink's DuckDB runs in this process) are not ours.
+    peak = max(nights[n]["peak_process_mib"] for n in ("first", "delta")) / 1024
     rows.append(_target(f"peak memory of any process ≤ {PEAK_MEMORY_GIB} GiB",
-                        f"{peak:.2f} GiB (PostgreSQL server not counted)", peak <= PEAK_MEMORY_GIB))
-    ratio = result["baselines"]["raw_copy"]["ratio"]
+                        f"{peak:.2f} GiB in the nights (PostgreSQL server and the baselines not counted;"
+                        f" whole run {result['memory']['peak_process_gib']:.2f} GiB)",
+                        peak <= PEAK_MEMORY_GIB))
+    copy = result["baselines"]["raw_copy"]
+    ratio = copy["ratio"]
     rows.append(_target(f"loading within {LOAD_VS_COPY:g}x of raw COPY",
-                        f"{ratio}x" if ratio is not None else "no COPY time",
+                        f"load {ratio}x (parse + load {copy['ingest_ratio']}x)" if ratio is not None
+                        else "no COPY time",
                         ratio <= LOAD_VS_COPY if ratio is not None else None))
     lookups = {k: v["p95_ms"] for k, v in latency["lookups"].items() if v["p95_ms"] is not None}
     if lookups:
@@ -495,6 +508,11 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(f"| {label} | {STAGE_LABELS.get(stage, stage)} | {s['seconds']:.2f}"
                          f" | {_cell(s['rows'])} | {_cell(s['rows_per_s'])}"
                          f" | {_cell(s['peak_process_mib'])} | {_cell(s['peak_tree_mib'])} |")
+            if stage == "ingest":
+                for part in ("parse", "load"):
+                    seconds = numbers["files"][f"{part}_seconds"]
+                    lines.append(f"| {label} | ↳ {part}, Σ over files | {seconds:.2f} | {_cell(s['rows'])}"
+                                 f" | {_cell(_rate(s['rows'], seconds))} | — | — |")
         lines.append(f"| {label} | **night** | **{numbers['seconds']:.2f}** | {numbers['rows_delivered']:,}"
                      f" | {_cell(numbers['rows_per_s'])} | {_cell(numbers['peak_process_mib'])}"
                      f" | {_cell(numbers['peak_tree_mib'])} |")
@@ -506,8 +524,11 @@ def markdown(result: dict[str, Any]) -> str:
               "### Baselines (same data, same run)", "",
               "| measure | ours (s) | baseline (s) | ours / baseline |", "|---|---|---|---|"]
     copy = result["baselines"]["raw_copy"]
-    lines.append(f"| first night parse + load vs raw PostgreSQL COPY of the same {copy['rows']:,} rows"
-                 f" | {copy['ingest_seconds']:.2f} | {copy['seconds']:.2f} | {_cell(copy['ratio'])} |")
+    lines.append(f"| first night load (COPY into staging, versions applied; Σ over files) vs raw"
+                 f" PostgreSQL COPY of the same {copy['rows']:,} rows into an empty table"
+                 f" | {copy['load_seconds']:.2f} | {copy['seconds']:.2f} | {_cell(copy['ratio'])} |")
+    lines.append(f"| first night parse + load (wall) vs the same raw COPY"
+                 f" | {copy['ingest_seconds']:.2f} | {copy['seconds']:.2f} | {_cell(copy['ingest_ratio'])} |")
     splink = result["baselines"]["splink"]
     if "skipped" in splink:
         lines += ["", f"Splink baseline skipped: {splink['skipped'].rstrip('.')}."]

@@ -20,7 +20,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from xinyong.night import NightFailed
+from xinyong.night import LOG_FORMAT, NightFailed
 from xinyong.warehouse.access import CREDENTIAL_VARIABLE, READER_ROLES, LoginRefused, is_city
 from xinyong.warehouse.db import WarehouseUnavailable
 
@@ -28,8 +28,7 @@ from xinyong.warehouse.db import WarehouseUnavailable
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format=LOG_FORMAT)
     try:
         return int(args.handler(args) or 0)
     except WarehouseUnavailable as exc:

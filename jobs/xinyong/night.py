@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,7 +30,8 @@ import pyarrow as pa
 from psycopg2 import sql
 
 from xinyong.feeds import agencies
-from xinyong.ingest.deliveries import ingest_agency
+from xinyong.feeds import agency as get_agency
+from xinyong.ingest.deliveries import ingest_agency, pending_folders
 from xinyong.warehouse.db import WarehouseUnavailable, one_line, transaction
 from xinyong.warehouse.exchange import parquet_to_table, query_to_parquet
 from xinyong.warehouse.migrate import migrate, sql_dir
@@ -63,6 +66,47 @@ def prepare(dsn: str) -> list[str]:
 
 def ingest(dsn: str, landing: Path, agency_code: str, run_date: date) -> list[dict[str, Any]]:
     return [r.as_dict() for r in ingest_agency(dsn, Path(landing), agency_code, run_date)]
+
+
+# Below this size of the night's deliveries, starting worker processes costs more than it saves.
+PARALLEL_INGEST_MIN_BYTES = 32 << 20
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def ingest_all(dsn: str, landing: Path, run_date: date) -> list[dict[str, Any]]:
+    """``ingest`` for every agency; the deliveries come back in agency order.
+
+    Parsing is Python, one core per agency: agencies are loaded in worker processes, one per
+    core (XINYONG_INGEST_WORKERS overrides, also for small nights), the largest deliveries
+    first. Each delivery is loaded in its own transaction, as in the DAG's mapped tasks.
+    """
+    codes = agency_codes()
+    night_bytes = {code: _night_bytes(Path(landing), code, run_date) for code in codes}
+    workers = int(os.environ.get("XINYONG_INGEST_WORKERS") or 0)
+    if not workers:
+        small = sum(night_bytes.values()) < PARALLEL_INGEST_MIN_BYTES
+        workers = 1 if small else os.cpu_count() or 1
+    workers = min(workers, len(codes))
+    if workers <= 1:
+        return [d for code in codes for d in ingest(dsn, landing, code, run_date)]
+    # Spawned, not forked: this process may hold a Spark gateway's or Arrow's threads, and a
+    # forked child can hang on a lock one of them held.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_log_like_parent,
+                             initargs=(logging.getLogger().getEffectiveLevel(),)) as pool:
+        loading = {code: pool.submit(ingest, dsn, landing, code, run_date)
+                   for code in sorted(codes, key=lambda code: -night_bytes[code])}
+        return [d for code in codes for d in loading[code].result()]
+
+
+def _night_bytes(landing: Path, agency_code: str, run_date: date) -> int:
+    """Size of the agency's newest delivery folder up to run_date (the night's own, usually)."""
+    folders = pending_folders(landing, get_agency(agency_code), run_date)
+    return sum(f.stat().st_size for f in folders[-1].iterdir() if f.is_file()) if folders else 0
+
+
+def _log_like_parent(level: int) -> None:
+    logging.basicConfig(level=level, format=LOG_FORMAT)
 
 
 def validate(dsn: str, run_date: date) -> dict[str, Any]:
@@ -556,8 +600,7 @@ def _run_night_steps(dsn: str, landing: Path, run_date: date, full_resolution: b
     with _step(summary, "prepare", lock):
         prepare(dsn)
     with _step(summary, "ingest", lock):
-        for code in agency_codes():
-            summary.deliveries += ingest(dsn, landing, code, run_date)
+        summary.deliveries = ingest_all(dsn, landing, run_date)
     with _step(summary, "validate", lock):
         summary.validation = validate(dsn, run_date)
     with _step(summary, "resolve", lock):
