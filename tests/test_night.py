@@ -159,6 +159,12 @@ def test_a_delta_night_links_as_a_full_night_would(cli_nights, spark, tmp_path):
             for r in pq.read_table(tmp_path / "full" / "links").to_pylist()}
     assert stats["mentions"] == len(delta) == len(full)
     assert full == delta
+    # Delta nights link again only the signatures their new ones touch, not the whole graph.
+    linked = [(s["signatures_linked"], s["signatures"]) for (text,) in rows(dsn, """
+        select stats::text from resolve.night_run where (stats->>'incremental')::int = 1""")
+              for s in [json.loads(text)]]
+    assert any(n > 0 for n, _ in linked), linked
+    assert all(n < total / 2 for n, total in linked), linked
 
 
 JOINT_SUPERVISION_VIEWS = {

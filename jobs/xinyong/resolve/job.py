@@ -95,6 +95,7 @@ def run_job(
     written = {name: spark.read.parquet(output_path(out_dir, name)) for name in OUTPUTS}
     steps = {**result.seconds, "golden_record_and_write": round(time.perf_counter() - started, 2)}
     return {**count_outputs(written, next_id), "iterations": result.iterations,
+            "signatures": result.signatures, "signatures_linked": result.signatures_linked,
             "incremental": int(incremental), **{f"seconds_{k}": v for k, v in steps.items()}}
 
 

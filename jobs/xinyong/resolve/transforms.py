@@ -101,6 +101,8 @@ class Resolution:
     id_changes: DataFrame
     dropped_keys: DataFrame
     iterations: int
+    signatures: int  # the mentions' signatures (alike mentions are linked once)
+    signatures_linked: int  # those linked this night: all, or on a delta night the touched ones
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each step
 
 
@@ -357,8 +359,9 @@ def identity_codes(kept_edges: DataFrame, clusters: DataFrame) -> DataFrame:
 
 
 def _branch_keyed(name: Column) -> Column:
-    """A name key carries the branch flag: a branch and its head office never share one."""
-    return F.concat_ws("|", F.when(F.col("is_branch"), "B").otherwise("H"), name)
+    """A name key carries the branch flag: a branch and its head office never share one.
+    No name, no key (concat_ws alone would make "H" of it, one key every nameless row shares)."""
+    return F.when(name.isNotNull(), F.concat_ws("|", F.when(F.col("is_branch"), "B").otherwise("H"), name))
 
 
 def name_keys(mentions: DataFrame, clusters: DataFrame) -> DataFrame:
@@ -1041,5 +1044,7 @@ def resolve(
         id_changes=id_changes.select(*ID_CHANGE_COLUMNS),
         dropped_keys=dropped_keys,
         iterations=iterations,
+        signatures=all_rows.count(),
+        signatures_linked=rows.count(),
         seconds=seconds,
     )
