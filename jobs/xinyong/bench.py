@@ -260,8 +260,9 @@ def _night(summary: NightSummary, memory: MemorySampler) -> dict[str, Any]:
             "incremental": summary.resolution.get("incremental"),
             # Parse and load happen file by file, in parallel across agencies: their times are
             # summed over the files (a sum can exceed the stage's wall time).
-            "files": {"parse_seconds": round(sum(f["parse_seconds"] for f in files), 2),
-                      "load_seconds": round(sum(f["load_seconds"] for f in files), 2),
+            # Not rounded: a tiny delta night's files take well under 10 ms.
+            "files": {"parse_seconds": sum(f["parse_seconds"] for f in files),
+                      "load_seconds": sum(f["load_seconds"] for f in files),
                       "rows_loaded": sum(f["rows_loaded"] for f in files)},
             "audit_findings": sum(summary.audits.values()),
             "stages": stages, **memory.peak(begin, begin + total)}
