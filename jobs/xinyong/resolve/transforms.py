@@ -1038,13 +1038,14 @@ def resolve(
         links = links.unionByName(kept_links)
         signature_links = signature_links.unionByName(settled_untouched.select("signature", "enterprise_id"))
     lap("ids")
+    signature_count = all_rows.count()
     return Resolution(
         links=links,
         enterprises=build_enterprises(all_rows, signature_links),
         id_changes=id_changes.select(*ID_CHANGE_COLUMNS),
         dropped_keys=dropped_keys,
         iterations=iterations,
-        signatures=all_rows.count(),
-        signatures_linked=rows.count(),
+        signatures=signature_count,
+        signatures_linked=rows.count() if incremental else signature_count,  # a full night: all
         seconds=seconds,
     )
