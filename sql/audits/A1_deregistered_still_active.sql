@@ -19,20 +19,23 @@ with deregistered as (
       and approved_on is not null
 ),
 
+-- Millions of rows: agency, feed and record_id only; the evidence is built after the join.
 activity as (
-    select enterprise_id, record_id, source, 'filed_on' as date_field, filed_on as activity_on
+    select enterprise_id, agency, feed, record_id, 'filed_on' as date_field,
+           filed_on as activity_on
     from audit.state_tax__vat_returns
     union all
-    select enterprise_id, record_id, source, 'period_start', period_start
+    select enterprise_id, agency, feed, record_id, 'period_start', period_start
     from audit.local_tax__declarations
     union all
-    select enterprise_id, record_id, source, 'declared_on', declared_on
+    select enterprise_id, agency, feed, record_id, 'declared_on', declared_on
     from audit.customs__declarations
 ),
 
 after_approval as (
     select d.enterprise_id, d.source, d.status, d.approved_on,
-           a.source || jsonb_build_object(a.date_field, a.activity_on) as record,
+           audit.record_source(a.agency, a.feed, a.record_id)
+               || jsonb_build_object(a.date_field, a.activity_on) as record,
            a.activity_on, a.record_id
     from deregistered as d
     join activity as a

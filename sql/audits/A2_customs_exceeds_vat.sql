@@ -13,8 +13,12 @@
 -- strict); customs and VAT sales in different years (each year stands alone); deleted or
 -- superseded declarations and returns (only live records count).
 -- Evidence: every year that exceeds, with its customs declarations and VAT returns.
+--
+-- The feeds hold millions of live records: customs and vat carry agency, feed and record_id,
+-- and the evidence is built only for the years that exceed. A year without customs value
+-- cannot exceed, so vat keeps only the returns of enterprise-years with declarations.
 with customs as (
-    select enterprise_id, record_id, source, declared_on, total_value, currency,
+    select enterprise_id, agency, feed, record_id, declared_on, total_value, currency,
            extract(year from declared_on)::integer as year,
            total_value * case upper(btrim(currency)) when 'USD' then 7 when 'CNY' then 1 end
                as value_cny
@@ -24,17 +28,18 @@ with customs as (
       and upper(btrim(currency)) in ('USD', 'CNY')
 ),
 
-vat as (
-    select enterprise_id, record_id, source, tax_period, sales,
-           left(tax_period, 4)::integer as year
-    from audit.state_tax__vat_returns
-    where tax_period ~ '^[0-9]{6}$'
-),
-
 customs_year as (
     select enterprise_id, year, sum(value_cny) as customs_cny
     from customs
     group by enterprise_id, year
+),
+
+vat as (
+    select r.enterprise_id, r.agency, r.feed, r.record_id, r.tax_period, r.sales, c.year
+    from audit.state_tax__vat_returns as r
+    join customs_year as c
+      on c.enterprise_id = r.enterprise_id
+     and c.year = case when r.tax_period ~ '^[0-9]{6}$' then left(r.tax_period, 4)::integer end
 ),
 
 vat_year as (
@@ -52,15 +57,17 @@ exceeding as (
 
 evidence_record as (
     select e.enterprise_id, c.declared_on as sort_date, c.record_id,
-           c.source || jsonb_build_object('declared_on', c.declared_on,
-                                          'total_value', c.total_value,
-                                          'currency', c.currency,
-                                          'value_cny', c.value_cny) as record
+           audit.record_source(c.agency, c.feed, c.record_id)
+               || jsonb_build_object('declared_on', c.declared_on,
+                                     'total_value', c.total_value,
+                                     'currency', c.currency,
+                                     'value_cny', c.value_cny) as record
     from exceeding as e
     join customs as c on c.enterprise_id = e.enterprise_id and c.year = e.year
     union all
     select e.enterprise_id, to_date(v.tax_period, 'YYYYMM'), v.record_id,
-           v.source || jsonb_build_object('tax_period', v.tax_period, 'sales', v.sales)
+           audit.record_source(v.agency, v.feed, v.record_id)
+               || jsonb_build_object('tax_period', v.tax_period, 'sales', v.sales)
     from exceeding as e
     join vat as v on v.enterprise_id = e.enterprise_id and v.year = e.year
 ),

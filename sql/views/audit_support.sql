@@ -10,6 +10,17 @@
 --                                             source = {"agency", "feed", "record_id"} (what
 --                                             evidence names), then the table's columns
 --   audit.enterprise_registration              per enterprise, its live AIC registration
+-- What evidence names a record by. An audit that reads millions of rows carries agency, feed
+-- and record_id through its joins and builds this only for the records of its findings: built
+-- for every row (the views' column source), it was half of A1's time at scale 0.1.
+create or replace function audit.record_source(agency text, feed text, record_id text)
+returns jsonb
+language sql immutable parallel safe
+as $$ select jsonb_build_object('agency', agency, 'feed', feed, 'record_id', record_id) $$;
+
+comment on function audit.record_source(text, text, text) is
+    'the evidence name of a delivered record: {"agency", "feed", "record_id"}';
+
 do $$
 declare
     feed_table record;
@@ -42,8 +53,7 @@ begin
             select l.enterprise_id,
                    %2$L::text as agency,
                    %3$L::text as feed,
-                   jsonb_build_object('agency', %2$L::text, 'feed', %3$L::text,
-                                      'record_id', t.record_id) as source,
+                   audit.record_source(%2$L::text, %3$L::text, t.record_id) as source,
                    t.*
             from ingest.%1$I as t
             join audit.run_link as l
