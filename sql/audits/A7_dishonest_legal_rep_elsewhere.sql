@@ -18,19 +18,23 @@
 -- Evidence, for either enterprise: the debtor's dishonest-debtor records, the records that
 -- name the person as legal representative of each enterprise, the other enterprise's
 -- registration, and the pairs (debtor, other enterprise, person as masked id and hash).
+--
+-- A person may represent many enterprises: the pairs and their evidence run to hundreds of
+-- thousands of rows at scale, so they carry agency, feed and record_id, and each evidence
+-- record is built once, after the duplicates are gone.
 with legal_rep as (
-    select enterprise_id, record_id, source, legal_rep_id_hash as person,
+    select enterprise_id, agency, feed, record_id, legal_rep_id_hash as person,
            legal_rep_id_masked as person_masked
     from audit.aic__registrations
     where legal_rep_id_hash is not null
     union all
-    select enterprise_id, record_id, source, legal_rep_id_hash, legal_rep_id_masked
+    select enterprise_id, agency, feed, record_id, legal_rep_id_hash, legal_rep_id_masked
     from audit.public_security__seal_filings
     where legal_rep_id_hash is not null
 ),
 
 debtor_record as (
-    select enterprise_id, record_id, source, case_no, published_on, performance
+    select enterprise_id, agency, feed, record_id, case_no, published_on, performance
     from audit.court__dishonest_debtors
 ),
 
@@ -40,17 +44,24 @@ active as (
     where status = '存续'
 ),
 
+debtor_rep as (
+    select r.*
+    from legal_rep as r
+    where exists (select 1 from debtor_record as d where d.enterprise_id = r.enterprise_id)
+),
+
 pair as (
     select rd.enterprise_id as debtor_id, ra.enterprise_id as active_id,
            rd.person, rd.person_masked,
-           rd.record_id as debtor_rep_record_id, rd.source as debtor_rep_source,
-           ra.record_id as active_rep_record_id, ra.source as active_rep_source
-    from legal_rep as rd
+           rd.agency as debtor_rep_agency, rd.feed as debtor_rep_feed,
+           rd.record_id as debtor_rep_record_id,
+           ra.agency as active_rep_agency, ra.feed as active_rep_feed,
+           ra.record_id as active_rep_record_id
+    from debtor_rep as rd
     join legal_rep as ra
       on ra.person = rd.person
      and ra.enterprise_id <> rd.enterprise_id
-    where exists (select 1 from debtor_record as d where d.enterprise_id = rd.enterprise_id)
-      and exists (select 1 from active as a where a.enterprise_id = ra.enterprise_id)
+    where exists (select 1 from active as a where a.enterprise_id = ra.enterprise_id)
 ),
 
 involved as (
@@ -61,27 +72,35 @@ involved as (
     from pair as p
 ),
 
-evidence_record as (
-    select i.enterprise_id, d.record_id,
-           d.source || jsonb_build_object('enterprise_id', d.enterprise_id,
-                                          'case_no', d.case_no,
-                                          'published_on', d.published_on,
-                                          'performance', d.performance) as record
+-- Per finding, each record once, with the enterprise it is about (the record's own).
+evidence_key as (
+    select i.enterprise_id, d.enterprise_id as about_id, d.agency, d.feed, d.record_id
     from involved as i
     join debtor_record as d on d.enterprise_id = i.debtor_id
     union
-    select enterprise_id, debtor_rep_record_id,
-           debtor_rep_source || jsonb_build_object('enterprise_id', debtor_id)
+    select enterprise_id, debtor_id, debtor_rep_agency, debtor_rep_feed, debtor_rep_record_id
     from involved
     union
-    select enterprise_id, active_rep_record_id,
-           active_rep_source || jsonb_build_object('enterprise_id', active_id)
+    select enterprise_id, active_id, active_rep_agency, active_rep_feed, active_rep_record_id
     from involved
     union
-    select i.enterprise_id, a.record_id,
-           a.source || jsonb_build_object('enterprise_id', a.enterprise_id)
+    select i.enterprise_id, a.enterprise_id, a.source ->> 'agency', a.source ->> 'feed',
+           a.record_id
     from involved as i
     join active as a on a.enterprise_id = i.active_id
+),
+
+evidence_record as (
+    select k.enterprise_id, k.record_id,
+           audit.record_source(k.agency, k.feed, k.record_id)
+               || jsonb_build_object('enterprise_id', k.about_id)
+               || case when d.record_id is null then '{}'::jsonb
+                       else jsonb_build_object('case_no', d.case_no,
+                                               'published_on', d.published_on,
+                                               'performance', d.performance) end as record
+    from evidence_key as k
+    left join debtor_record as d
+      on d.agency = k.agency and d.feed = k.feed and d.record_id = k.record_id
 ),
 
 records as (
