@@ -10,6 +10,7 @@
 --                                             source = {"agency", "feed", "record_id"} (what
 --                                             evidence names), then the table's columns
 --   audit.enterprise_registration              per enterprise, its live AIC registration
+
 -- What evidence names a record by. An audit that reads millions of rows carries agency, feed
 -- and record_id through its joins and builds this only for the records of its findings: built
 -- for every row (the views' column source), it was half of A1's time at scale 0.1.
