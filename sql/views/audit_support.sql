@@ -10,6 +10,7 @@
 --                                             source = {"agency", "feed", "record_id"} (what
 --                                             evidence names), then the table's columns
 --   audit.enterprise_registration              per enterprise, its live AIC registration
+--   audit.record_source(agency, feed, record_id)  what evidence names a record by
 
 -- What evidence names a record by. An audit that reads millions of rows carries agency, feed
 -- and record_id through its joins and builds this only for the records of its findings: built
