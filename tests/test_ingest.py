@@ -11,7 +11,7 @@ from psycopg2 import sql
 from xinyong import night
 from xinyong.demo import delivery_dates
 from xinyong.feeds import all_feeds
-from xinyong.ingest.deliveries import ingest_agency
+from xinyong.ingest.deliveries import KeyOrderWatch, ingest_agency
 from xinyong.warehouse.schema import table_name
 
 from .landing import REGISTRATION_HEADER, csv_file, registration, write_delivery
@@ -89,6 +89,58 @@ def test_insert_update_delete_keep_history(dsn, tmp_path):
         ("R2", "D", "存续", "2026-11-11", "2026-11-11"),
     ]
     assert query(dsn, "select record_id from ingest.live_mention where agency = 'aic'") == [("R1",)]
+
+
+def test_key_order_watch_names_the_keys_that_may_repeat_and_gives_up_past_its_limit():
+    watch = KeyOrderWatch()
+    for key, op in [("A1", "I"), ("A3", "I"), ("A2", "I"), ("A3", "U"), ("A4", "D"), ("A5", "I")]:
+        watch.see(key, op)
+    assert watch.suspects == {"A2", "A3", "A4"}
+    watch.LIMIT = 3
+    watch.see("A0", "I")
+    assert watch.suspects is None
+
+
+def feed_indexes(dsn, table):
+    return query(dsn, "select indexname, indexdef from pg_indexes where schemaname = 'ingest'"
+                      " and tablename = %s order by indexname", (table,))
+
+
+@pytest.mark.parametrize("suspect_limit", [KeyOrderWatch.LIMIT, 0], ids=["few-suspects", "all-keys"])
+def test_a_key_delivered_twice_in_one_delivery_keeps_its_last_line_current(dsn, tmp_path,
+                                                                          monkeypatch,
+                                                                          suspect_limit):
+    # The loader looks for repeats among the keys not in ascending order, or in every key
+    # of the file when there are more of those than its limit: both ways must agree.
+    monkeypatch.setattr(KeyOrderWatch, "LIMIT", suspect_limit)
+    indexes_before = feed_indexes(dsn, "aic__registrations")
+    # The first load of a feed goes in without its indexes, rebuilt after it; the second
+    # delivery finds rows in the table and loads with them.
+    registrations(tmp_path, "20261110", [registration("R1", "I", "沈阳澜天科技有限公司"),
+                                         registration("R2", "I", "沈阳甲乙科技有限公司"),
+                                         registration("R1", "U", "沈阳澜天科技有限公司", status="吊销"),
+                                         registration("R3", "I", "沈阳丙丁科技有限公司"),
+                                         registration("R2", "D", "沈阳甲乙科技有限公司")])
+    registrations(tmp_path, "20261111", [registration("R3", "U", "沈阳丙丁科技有限公司", status="注销"),
+                                         registration("R4", "I", "沈阳戊己科技有限公司"),
+                                         registration("R3", "U", "沈阳丙丁科技有限公司", status="吊销"),
+                                         registration("R4", "D", "沈阳戊己科技有限公司")], mode="delta")
+    ingest_agency(dsn, tmp_path, "aic", date(2026, 11, 11))
+    history = query(dsn, "select record_key, op, status, valid_from::text, valid_to::text"
+                         " from ingest.aic__registrations order by record_key, valid_from, line_no")
+    assert history == [
+        ("R1", "I", "存续", "2026-11-10", "2026-11-10"),
+        ("R1", "U", "吊销", "2026-11-10", None),
+        ("R2", "I", "存续", "2026-11-10", "2026-11-10"),
+        ("R2", "D", "存续", "2026-11-10", "2026-11-10"),
+        ("R3", "I", "存续", "2026-11-10", "2026-11-11"),
+        ("R3", "U", "注销", "2026-11-11", "2026-11-11"),
+        ("R3", "U", "吊销", "2026-11-11", None),
+        ("R4", "I", "存续", "2026-11-11", "2026-11-11"),
+        ("R4", "D", "存续", "2026-11-11", "2026-11-11"),
+    ]
+    assert feed_indexes(dsn, "aic__registrations") == indexes_before
+    assert len(indexes_before) >= 3
 
 
 def test_a_delivery_not_matching_its_manifest_is_rejected_whole(dsn, tmp_path):

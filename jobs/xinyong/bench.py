@@ -283,7 +283,7 @@ def _raw_copy_baseline(dsn: str) -> tuple[int, float]:
             with dump.open("wb") as out:
                 cursor.copy_expert(sql.SQL("copy (select {} from {}) to stdout with (format csv)")
                                    .format(columns, table).as_string(cursor), out)
-            # The same staging shape the loader COPYs into.
+            # The rows as the loader COPYs them, into a bare temporary table: no WAL, no index.
             cursor.execute(sql.SQL("create temp table baseline as select {} from {} limit 0")
                            .format(columns, table))
             with dump.open("rb") as source:

@@ -58,8 +58,10 @@ def scan_file(path: Path, declared_encoding: str) -> FileScan:
             digest.update(chunk)
             size += len(chunk)
             text = decoder.decode(chunk)
-            bad += len(_SURROGATES.findall(text))
-            good += len(_NON_ASCII.findall(text))
+            chunk_bad = len(_SURROGATES.findall(text)) if _SURROGATES.search(text) else 0
+            # Non-ASCII characters counted in C: ASCII encoding drops them and the surrogates.
+            good += len(text) - len(text.encode("ascii", "ignore")) - chunk_bad
+            bad += chunk_bad
     # A truncated file may end inside a character: the decoder's leftover is not held against it.
     reads_as_utf8 = bad == 0 or good >= 20 * bad
     encoding = "utf-8" if reads_as_utf8 else "gb18030"
@@ -70,7 +72,6 @@ def scan_file(path: Path, declared_encoding: str) -> FileScan:
 
 
 _SURROGATES = re.compile("[\udc80-\udcff]")
-_NON_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
 
 
 def _family(encoding: str) -> str:

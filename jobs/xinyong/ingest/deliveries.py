@@ -46,7 +46,7 @@ class FileResult:
     rows_quarantined: int = 0
     notes: list[str] = field(default_factory=list)
     # Wall time reading and parsing the file into rows for COPY, and loading them: COPY into
-    # the staging table, then the versions applied to the feed's table (the bench's two stages).
+    # the feed's table and I/U/D applied (the bench's two stages).
     parse_seconds: float = 0.0
     load_seconds: float = 0.0
 
@@ -227,12 +227,18 @@ def _load_files(cursor, agency: Agency, folder: Path, manifest: dict[str, Any],
     for entry in manifest["files"]:
         feed = agency.feed_for_file(entry["name"])
         assert feed is not None
-        scan = scans[entry["name"]]
-        result = _stage_file(cursor, agency, feed, folder / feed.file, scan, int(entry["rows"]),
-                             delivery_id, scratch)
+        rows_path = scratch / f"{feed.feed}.rows.csv"
+        quarantine_path = scratch / f"{feed.feed}.quarantine.csv"
+        keys = KeyOrderWatch()
+        result = _parse_file(feed, folder / feed.file, scans[entry["name"]], int(entry["rows"]),
+                             delivery_id, batch_date, rows_path, quarantine_path, keys)
         started = time.perf_counter()
-        _apply_changes(cursor, agency, feed, delivery_id, batch_date)
-        result.load_seconds += time.perf_counter() - started
+        _add_versions(cursor, agency, feed, rows_path, delivery_id, batch_date, keys.suspects)
+        with quarantine_path.open("r", encoding="utf-8") as quarantine_in:
+            cursor.copy_expert(
+                "copy ingest.quarantine (delivery_id, file, line_no, record_key, reason, raw_text)"
+                " from stdin with (format csv)", quarantine_in)
+        result.load_seconds = time.perf_counter() - started
         cursor.execute(
             "insert into ingest.file_load (delivery_id, file, feed, encoding, sha256,"
             " rows_delivered, rows_loaded, rows_quarantined, notes)"
@@ -244,13 +250,13 @@ def _load_files(cursor, agency: Agency, folder: Path, manifest: dict[str, Any],
     return results
 
 
-def _stage_file(cursor, agency: Agency, feed: Feed, path: Path, scan: FileScan,
-                rows_declared: int, delivery_id: int, scratch: Path) -> FileResult:
-    """Parse the file into CSV for COPY (streaming, to disk) and COPY it into a staging table."""
+def _parse_file(feed: Feed, path: Path, scan: FileScan, rows_declared: int, delivery_id: int,
+                batch_date: date, rows_path: Path, quarantine_path: Path,
+                keys: KeyOrderWatch) -> FileResult:
+    """Parse the file into CSV for COPY (streaming, to disk): the versions it delivers, in
+    _version_columns order, and its quarantined lines. Nothing reaches the warehouse here."""
     result = FileResult(feed.file, feed.feed, scan.encoding, scan.sha256, rows_declared,
                         notes=list(scan.notes))
-    rows_path = scratch / f"{feed.feed}.rows.csv"
-    quarantine_path = scratch / f"{feed.feed}.quarantine.csv"
     seen_sources: Counter[str] = Counter()
     delivered = 0
     started = time.perf_counter()
@@ -271,52 +277,103 @@ def _stage_file(cursor, agency: Agency, feed: Feed, path: Path, scan: FileScan,
                     _printable(parsed.quarantine_reason), _printable(raw.raw)])
                 continue
             result.rows_loaded += 1
-            rows_writer.writerows(parsed.rows)
+            keys.see(parsed.record_key, parsed.op)
+            rows_writer.writerows([delivery_id, batch_date, *row] for row in parsed.rows)
     if delivered != rows_declared:
         raise DeliveryRejected(
             f"{feed.file}: manifest declares {rows_declared} rows, the file holds {delivered}")
     result.notes += _column_notes(feed, seen_sources)
     result.parse_seconds = time.perf_counter() - started
-
-    started = time.perf_counter()
-    columns = staged_columns(feed)
-    cursor.execute("drop table if exists pg_temp.stage")
-    cursor.execute(sql.SQL(
-        "create temp table stage on commit drop as select {} from {} limit 0"
-    ).format(sql.SQL(", ").join(map(sql.Identifier, columns)),
-             sql.Identifier("ingest", table_name(agency, feed))))
-    with rows_path.open("r", encoding="utf-8") as rows_in:
-        cursor.copy_expert(sql.SQL("copy pg_temp.stage ({}) from stdin with (format csv)").format(
-            sql.SQL(", ").join(map(sql.Identifier, columns))).as_string(cursor), rows_in)
-    with quarantine_path.open("r", encoding="utf-8") as quarantine_in:
-        cursor.copy_expert(
-            "copy ingest.quarantine (delivery_id, file, line_no, record_key, reason, raw_text)"
-            " from stdin with (format csv)", quarantine_in)
-    result.load_seconds = time.perf_counter() - started
     return result
 
 
-def _apply_changes(cursor, agency: Agency, feed: Feed, delivery_id: int, batch_date: date) -> None:
-    """Apply I/U/D per record key: close the current versions of every key the delivery
-    touches, then add the delivered versions. When one delivery touches a key several
-    times, its last line is the one that stays current; D leaves a closed tombstone."""
+class KeyOrderWatch:
+    """The record keys of a file that may need closing in it: those that can repeat an
+    earlier line's key (not above every key before them) and deletions. Deliveries come
+    sorted by key nearly throughout, so this is a few keys instead of a pass over all the
+    file's rows in SQL; past LIMIT it gives up (None: check every key)."""
+
+    LIMIT = 200_000
+
+    def __init__(self) -> None:
+        self.highest: str | None = None
+        self.suspects: set[str] | None = set()
+
+    def see(self, record_key: str | None, op: str | None) -> None:
+        if record_key is None or self.suspects is None:
+            return
+        if op == "D" or (self.highest is not None and record_key <= self.highest):
+            self.suspects.add(record_key)
+            if len(self.suspects) > self.LIMIT:
+                self.suspects = None
+        else:
+            self.highest = record_key
+
+
+def _version_columns(feed: Feed) -> list[str]:
+    """The columns of the parsed CSV: the delivery and its date, then what the parser wrote.
+    valid_to and closed_by start null (current) and are set by _close_replaced_versions."""
+    return ["delivery_id", "valid_from", *staged_columns(feed)]
+
+
+def _add_versions(cursor, agency: Agency, feed: Feed, rows_path: Path, delivery_id: int,
+                  batch_date: date, suspects: set[str] | None) -> None:
+    """COPY the delivered versions straight into the feed's table, then apply I/U/D.
+
+    The first load of a feed (its whole history, tens of millions of rows at full scale) goes
+    into the empty table without its indexes, which are rebuilt after it: one sort per index
+    instead of a B-tree insertion per row and index. Everything is in the delivery's
+    transaction, so a failure restores the indexes with the rest."""
     table = sql.Identifier("ingest", table_name(agency, feed))
-    columns = staged_columns(feed)
+    cursor.execute(sql.SQL("select exists (select from {})").format(table))
+    first_load = not cursor.fetchone()[0]
+    index_definitions = _drop_indexes(cursor, table) if first_load else []
+    with rows_path.open("r", encoding="utf-8") as rows_in:
+        cursor.copy_expert(sql.SQL("copy {} ({}) from stdin with (format csv)").format(
+            table, sql.SQL(", ").join(map(sql.Identifier, _version_columns(feed)))
+        ).as_string(cursor), rows_in)
+    for definition in index_definitions:
+        cursor.execute(definition)
+    if first_load:
+        cursor.execute(sql.SQL("analyze {}").format(table))
+    _close_replaced_versions(cursor, table, first_load, delivery_id, batch_date, suspects)
+
+
+def _drop_indexes(cursor, table: sql.Identifier) -> list[str]:
+    """Drop the table's indexes (those behind no constraint); return how to rebuild them."""
+    cursor.execute(sql.SQL(
+        "select i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) from pg_index as i"
+        " where i.indrelid = {}::regclass"
+        " and not exists (select from pg_constraint as c where c.conindid = i.indexrelid)"
+    ).format(sql.Literal(table.as_string(cursor))))
+    indexes = cursor.fetchall()
+    for name, _ in indexes:
+        cursor.execute(sql.SQL("drop index {}").format(sql.SQL(name)))
+    return [definition for _, definition in indexes]
+
+
+def _close_replaced_versions(cursor, table: sql.Identifier, first_load: bool, delivery_id: int,
+                             batch_date: date, suspects: set[str] | None) -> None:
+    """Close the current versions of every key the delivery touches; when the delivery
+    touches a key several times its last line is the one that stays current (the rows of one
+    line, e.g. a judgment's parties, stay current together); D leaves a closed tombstone."""
+    params = {"d": batch_date, "id": delivery_id, "keys": sorted(suspects or ())}
+    if not first_load:
+        cursor.execute(sql.SQL(
+            "update {table} as t set valid_to = %(d)s, closed_by = %(id)s"
+            " from (select distinct record_key from {table} where delivery_id = %(id)s) as k"
+            " where t.record_key = k.record_key and t.valid_to is null"
+            " and t.delivery_id <> %(id)s"
+        ).format(table=table), params)
     cursor.execute(sql.SQL(
         "update {table} as t set valid_to = %(d)s, closed_by = %(id)s"
-        " from (select distinct record_key from pg_temp.stage) as k"
-        " where t.record_key = k.record_key and t.valid_to is null"
-    ).format(table=table), {"d": batch_date, "id": delivery_id})
-    cursor.execute(sql.SQL(
-        "insert into {table} (delivery_id, valid_from, valid_to, closed_by, {cols})"
-        " select %(id)s, %(d)s,"
-        "  case when line_no = max(line_no) over (partition by record_key) and op <> 'D'"
-        "       then null else %(d)s end,"
-        "  case when line_no = max(line_no) over (partition by record_key) and op <> 'D'"
-        "       then null else %(id)s end,"
-        "  {cols} from pg_temp.stage"
-    ).format(table=table, cols=sql.SQL(", ").join(map(sql.Identifier, columns))),
-        {"d": batch_date, "id": delivery_id})
+        " from (select record_key, max(line_no) as last_line from {table}"
+        "       where delivery_id = %(id)s {among_suspects} group by record_key"
+        "       having min(line_no) < max(line_no) or bool_or(op = 'D')) as k"
+        " where t.delivery_id = %(id)s and t.record_key = k.record_key and t.valid_to is null"
+        " and (t.line_no < k.last_line or t.op = 'D')"
+    ).format(table=table, among_suspects=sql.SQL(
+        "" if suspects is None else "and record_key = any(%(keys)s::text[])")), params)
 
 
 def _column_notes(feed: Feed, seen_sources: Counter[str]) -> list[str]:

@@ -35,6 +35,7 @@ class Parsed:
     rows: list[list[Any]]  # in schema.staged_columns order
     quarantine_reason: str | None = None
     record_key: str | None = None
+    op: str | None = None
 
 
 def parse_record(feed: Feed, raw: RawRow) -> Parsed:
@@ -71,7 +72,7 @@ def parse_record(feed: Feed, raw: RawRow) -> Parsed:
         row += _mention_columns(mention, codes, typed.get(feed.named_on_field or ""))
         row += [_json(extra), _json(issues)]
         rows.append(row)
-    return Parsed(rows, None, record_key)
+    return Parsed(rows, None, record_key, op)
 
 
 def _field_values(f: Field, delivered: Any, typed: dict[str, Any], issues: dict[str, str],
