@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg2
 import pyarrow as pa
+import pyarrow.compute as pc
 from psycopg2 import sql
 
 from xinyong.feeds import agencies
@@ -194,20 +195,12 @@ def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None,
 
 
 def _store_resolution(cursor, out: Path, run_id: int, run_date: date) -> None:
-    cursor.execute("create temp table link_in (mention_id text, enterprise_id text, rule text,"
-                   " evidence text) on commit drop")
-    parquet_to_table(cursor, out / "links", sql.Identifier("link_in"),
-                     ["mention_id", "enterprise_id", "rule", "evidence"])
     # The run's links go into their own table, loaded before it has an index, then attached
     # as the run's partition of resolve.link (which builds its indexes once).
     partition = create_link_partition(cursor, run_id)
-    cursor.execute(sql.SQL(
-        "insert into {} (run_id, agency, feed, record_id, enterprise_id, rule, evidence)"
-        " select %s, split_part(mention_id, '|', 1), split_part(mention_id, '|', 2),"
-        "  substr(mention_id, length(split_part(mention_id, '|', 1))"
-        "   + length(split_part(mention_id, '|', 2)) + 3),"
-        "  enterprise_id, rule, coalesce(evidence, '{{}}')::jsonb from link_in"
-    ).format(partition), (run_id,))
+    parquet_to_table(cursor, out / "links", partition,
+                     ["mention_id", "enterprise_id", "rule", "evidence"], {"run_id": run_id},
+                     reshape=_link_columns)
     attach_link_partition(cursor, run_id)
     _store_enterprises(cursor, out, run_id)
     parquet_to_table(cursor, out / "id_changes", sql.Identifier("resolve", "enterprise_id_change"),
@@ -216,6 +209,17 @@ def _store_resolution(cursor, out: Path, run_id: int, run_date: date) -> None:
         "insert into resolve.enterprise_registry (enterprise_id, first_run_id, issued_on)"
         " select enterprise_id, %s, %s from resolve.enterprise where run_id = %s"
         " on conflict (enterprise_id) do nothing", (run_id, run_date, run_id))
+
+
+def _link_columns(links: pa.Table) -> pa.Table:
+    """The job's links as resolve.link's columns: mention_id "agency|feed|record_id" split
+    (a record_id may itself hold "|"), and no evidence as an empty object."""
+    parts = pc.split_pattern(links["mention_id"], "|", max_splits=2)
+    return pa.table({
+        "agency": pc.list_element(parts, 0), "feed": pc.list_element(parts, 1),
+        "record_id": pc.list_element(parts, 2), "enterprise_id": links["enterprise_id"],
+        "rule": links["rule"], "evidence": pc.fill_null(links["evidence"], "{}"),
+    })
 
 
 def link_partition(run_id: int) -> sql.Identifier:

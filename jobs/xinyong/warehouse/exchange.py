@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -47,9 +47,11 @@ def query_to_parquet(cursor, query: sql.Composable, schema: pa.Schema, target: P
 
 
 def parquet_to_table(cursor, source: Path, table: sql.Composable, columns: Sequence[str],
-                     constants: dict[str, object] | None = None) -> int:
+                     constants: dict[str, object] | None = None,
+                     reshape: Callable[[pa.Table], pa.Table] | None = None) -> int:
     """COPY the Parquet files under ``source`` (a file or a Spark output directory) into a
-    table, adding constant columns (such as the run id)."""
+    table, adding constant columns (such as the run id). ``reshape`` turns each batch of
+    ``columns`` into the table's columns (in Arrow, before COPY) when they differ."""
     files = sorted(source.glob("*.parquet")) if source.is_dir() else [source]
     constants = constants or {}
     rows = 0
@@ -57,6 +59,8 @@ def parquet_to_table(cursor, source: Path, table: sql.Composable, columns: Seque
         parquet = pq.ParquetFile(file)
         for batch in parquet.iter_batches(batch_size=200_000, columns=list(columns)):
             table_batch = pa.Table.from_batches([batch])
+            if reshape is not None:
+                table_batch = reshape(table_batch)
             for name, value in constants.items():
                 table_batch = table_batch.append_column(
                     name, pa.array([value] * table_batch.num_rows))
@@ -66,8 +70,7 @@ def parquet_to_table(cursor, source: Path, table: sql.Composable, columns: Seque
             buffer.seek(0)
             cursor.copy_expert(
                 sql.SQL("copy {} ({}) from stdin with (format csv)").format(
-                    table, sql.SQL(", ").join(map(sql.Identifier,
-                                                  [*columns, *constants.keys()])))
+                    table, sql.SQL(", ").join(map(sql.Identifier, table_batch.column_names)))
                 .as_string(cursor), buffer)
             rows += table_batch.num_rows
     return rows
