@@ -1,5 +1,7 @@
 """Pairwise and B-cubed scores on a case worked by hand."""
 
+from collections import Counter
+
 import pytest
 
 from xinyong.evaluate import TrueEnterprise, evaluate, evaluate_audits, score
@@ -63,6 +65,7 @@ def test_audit_scores_map_reported_enterprises_to_true_ones():
                  ("a", "f", "4"): "E3"}
     audit_truth = {"A1": {"finding": {"T1", "T2"}, "near_miss": {"T3"}}}
     findings = {("A1", "E1"), ("A1", "E3")}  # T1 found, T2 missed, near miss T3 reported
-    result = evaluate_audits(findings, predicted, truth, audit_truth)["A1"]
+    cells = Counter((predicted[key], true) for key, true in truth.items())
+    result = evaluate_audits(findings, cells, audit_truth)["A1"]
     assert (result["correct"], result["precision"], result["recall"]) == (1, 0.5, 0.5)
     assert result["near_misses_reported"] == 1

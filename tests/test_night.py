@@ -15,7 +15,15 @@ import pytest
 
 from xinyong import cli
 from xinyong.demo import delivery_dates
-from xinyong.evaluate import evaluate, read_enterprises, read_links, read_truth, score
+from xinyong.evaluate import (
+    evaluate,
+    evaluate_cells,
+    read_enterprises,
+    read_links,
+    read_truth,
+    score,
+    warehouse_feed_cells,
+)
 from xinyong.night import export_links, export_mentions
 from xinyong.resolve import run_job
 from xinyong.warehouse.db import transaction
@@ -115,6 +123,14 @@ def test_every_record_links_as_the_truth_says(cli_nights, generated):
     assert report["branches_merged_with_head_office"] == 0, report
     assert report["renamed_enterprises"] > 0
     assert report["renamed_enterprises_split"] <= 0.1 * report["renamed_enterprises"], report
+
+
+def test_the_evaluation_counted_in_the_warehouse_equals_the_one_in_memory(cli_nights, generated):
+    truth = generated / "truth"
+    in_memory = evaluate(read_links(cli_nights["dsn"]), read_truth(truth), read_enterprises(truth))
+    cells, unmatched = warehouse_feed_cells(cli_nights["dsn"], truth)
+    assert evaluate_cells(cells, unmatched, read_enterprises(truth)) == in_memory
+    assert in_memory["scores"]["records"] > 1000
 
 
 def test_the_golden_record_carries_register_facts(cli_nights):

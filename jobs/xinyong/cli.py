@@ -206,12 +206,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     from xinyong import evaluate, night
 
     dsn = night.warehouse_dsn()
-    links = evaluate.read_links(dsn)
-    truth = evaluate.read_truth(args.truth)
-    report = evaluate.evaluate(links, truth, evaluate.read_enterprises(args.truth))
+    cells, unmatched = evaluate.warehouse_feed_cells(dsn, args.truth)
+    report = evaluate.evaluate_cells(cells, unmatched, evaluate.read_enterprises(args.truth))
     report["ids"] = evaluate.id_moves(dsn)
     audit_truth = evaluate.read_audit_truth(args.truth)
-    audits = (evaluate.evaluate_audits(evaluate.read_findings(dsn), links, truth, audit_truth)
+    audits = (evaluate.evaluate_audits(evaluate.read_findings(dsn),
+                                       evaluate.enterprise_cells(cells), audit_truth)
               if audit_truth else {})
     if audits:
         report["audits"] = audits

@@ -51,13 +51,21 @@ def _pairs(n: int) -> int:
     return n * (n - 1) // 2
 
 
+# (predicted enterprise, true enterprise) -> records; with the feed first, per feed.
+Cells = Counter[tuple[str, str]]
+FeedCells = Counter[tuple[str, str, str]]
+
+
 def score(predicted: Mapping[RecordKey, str], truth: Mapping[RecordKey, str],
           only: Iterable[RecordKey] | None = None) -> Scores:
     """Score the records present in both mappings (optionally restricted to ``only``)."""
     keys = set(predicted) & set(truth)
     if only is not None:
         keys &= set(only)
-    cells: Counter[tuple[str, str]] = Counter((predicted[k], truth[k]) for k in keys)
+    return score_cells(Counter((predicted[k], truth[k]) for k in keys))
+
+
+def score_cells(cells: Cells) -> Scores:
     predicted_sizes: Counter[str] = Counter()
     truth_sizes: Counter[str] = Counter()
     for (p, t), n in cells.items():
@@ -66,7 +74,7 @@ def score(predicted: Mapping[RecordKey, str], truth: Mapping[RecordKey, str],
     together = sum(_pairs(n) for n in cells.values())
     predicted_pairs = sum(_pairs(n) for n in predicted_sizes.values())
     truth_pairs = sum(_pairs(n) for n in truth_sizes.values())
-    total = len(keys)
+    total = sum(cells.values())
     bcubed_p = sum(n * n / predicted_sizes[p] for (p, _), n in cells.items()) / total if total else 1.0
     bcubed_r = sum(n * n / truth_sizes[t] for (_, t), n in cells.items()) / total if total else 1.0
     return Scores(
@@ -95,6 +103,55 @@ def read_links(dsn: str) -> dict[RecordKey, str]:
         return {(a, f, r): e for a, f, r, e in cursor.fetchall()}
 
 
+def feed_cells(predicted: Mapping[RecordKey, str],
+               truth: Mapping[RecordKey, str]) -> tuple[FeedCells, int]:
+    """The contingency table per feed of records in both, and the true records not linked."""
+    keys = set(predicted) & set(truth)
+    cells = Counter((f"{k[0]}/{k[1]}", predicted[k], truth[k]) for k in keys)
+    return cells, len(set(truth) - set(predicted))
+
+
+def warehouse_feed_cells(dsn: str, truth_dir: Path) -> tuple[FeedCells, int]:
+    """feed_cells of the published links against records.csv, counted in PostgreSQL: at full
+    scale (43M records) the two mappings do not fit in a Python process's memory."""
+    from psycopg2 import sql
+
+    from xinyong.warehouse.db import transaction
+
+    path = truth_dir / "records.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle))
+    with transaction(dsn) as conn, conn.cursor() as cursor:
+        cursor.execute(sql.SQL("create temp table truth_record ({}) on commit drop").format(
+            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in header)))
+        with path.open("rb") as handle:
+            cursor.copy_expert("copy truth_record from stdin with (format csv, header true)",
+                               handle)
+        if "status" not in header:  # a set from before records had a status: all live
+            cursor.execute("alter table truth_record add column status text default 'live'")
+        cursor.execute(
+            "select l.agency || '/' || l.feed, l.enterprise_id, t.enterprise_id, count(*)"
+            " from credit.record_link as l"
+            " join truth_record as t using (agency, feed, record_id)"
+            " where t.enterprise_id <> '' and t.status = 'live' group by 1, 2, 3")
+        cells: FeedCells = Counter({(f, p, t): n for f, p, t, n in cursor.fetchall()})
+        cursor.execute(
+            "select count(*) from truth_record as t"
+            " where t.enterprise_id <> '' and t.status = 'live' and not exists"
+            " (select from credit.record_link as l where l.agency = t.agency"
+            "  and l.feed = t.feed and l.record_id = t.record_id)")
+        unmatched = int(cursor.fetchone()[0])
+    return cells, unmatched
+
+
+def enterprise_cells(cells: FeedCells) -> Cells:
+    """The contingency table over all feeds."""
+    merged: Cells = Counter()
+    for (_, p, t), n in cells.items():
+        merged[(p, t)] += n
+    return merged
+
+
 # --- the whole evaluation: scores, breakdowns, branches, renamed enterprises, stable ids ----
 
 @dataclass(frozen=True)
@@ -111,7 +168,7 @@ def read_enterprises(truth_dir: Path) -> dict[str, TrueEnterprise]:
                 for row in csv.DictReader(handle)}
 
 
-def _majority(cells: Counter[tuple[str, str]], side: int) -> dict[str, str]:
+def _majority(cells: Cells, side: int) -> dict[str, str]:
     """For each cluster on one side, the cluster on the other side holding most of it."""
     best: dict[str, tuple[int, str]] = {}
     for pair, n in cells.items():
@@ -123,6 +180,11 @@ def _majority(cells: Counter[tuple[str, str]], side: int) -> dict[str, str]:
 
 def evaluate(predicted: Mapping[RecordKey, str], truth: Mapping[RecordKey, str],
              enterprises: Mapping[str, TrueEnterprise]) -> dict[str, object]:
+    return evaluate_cells(*feed_cells(predicted, truth), enterprises)
+
+
+def evaluate_cells(cells_by_feed: FeedCells, records_without_link: int,
+                   enterprises: Mapping[str, TrueEnterprise]) -> dict[str, object]:
     """Scores over all records and per feed, and the errors the platform must never make.
 
     ``split`` counts records outside the predicted cluster holding most of their true
@@ -131,16 +193,15 @@ def evaluate(predicted: Mapping[RecordKey, str], truth: Mapping[RecordKey, str],
     records of a branch and of its head office; ``renamed_enterprises_split`` the renamed
     enterprises whose records are in more than one predicted enterprise.
     """
-    keys = set(predicted) & set(truth)
-    cells: Counter[tuple[str, str]] = Counter((predicted[k], truth[k]) for k in keys)
+    cells = enterprise_cells(cells_by_feed)
     home = _majority(cells, 1)  # true enterprise -> predicted cluster
     owner = _majority(cells, 0)  # predicted cluster -> true enterprise
     per_feed: dict[str, Counter[str]] = {}
-    for key in keys:
-        counts = per_feed.setdefault(f"{key[0]}/{key[1]}", Counter())
-        counts["records"] += 1
-        counts["split"] += predicted[key] != home[truth[key]]
-        counts["merged"] += truth[key] != owner[predicted[key]]
+    for (feed, p, t), n in cells_by_feed.items():
+        counts = per_feed.setdefault(feed, Counter())
+        counts["records"] += n
+        counts["split"] += n if p != home[t] else 0
+        counts["merged"] += n if t != owner[p] else 0
     truths_in: dict[str, set[str]] = {}
     clusters_of: dict[str, set[str]] = {}
     for p, t in cells:
@@ -150,12 +211,11 @@ def evaluate(predicted: Mapping[RecordKey, str], truth: Mapping[RecordKey, str],
         1 for held in truths_in.values()
         if any((e := enterprises.get(t)) and e.head_office_id in held for t in held))
     renamed = [t for t, e in enterprises.items() if e.renamed and t in clusters_of]
-    unmatched_truth = len(set(truth) - set(predicted))
     return {
-        "scores": score(predicted, truth).as_dict(),
+        "scores": score_cells(cells).as_dict(),
         "true_enterprises": len(clusters_of),
         "predicted_enterprises": len(truths_in),
-        "records_without_link": unmatched_truth,
+        "records_without_link": records_without_link,
         "branches_merged_with_head_office": branch_merges,
         "renamed_enterprises": len(renamed),
         "renamed_enterprises_split": sum(1 for t in renamed if len(clusters_of[t]) > 1),
@@ -242,16 +302,14 @@ def read_findings(dsn: str) -> set[tuple[str, str]]:
         return {(a, e) for a, e in cursor.fetchall()}
 
 
-def evaluate_audits(findings: Iterable[tuple[str, str]], predicted: Mapping[RecordKey, str],
-                    truth: Mapping[RecordKey, str],
+def evaluate_audits(findings: Iterable[tuple[str, str]], cells: Cells,
                     audit_truth: Mapping[str, Mapping[str, set[str]]]) -> dict[str, dict[str, float]]:
     """Per audit: precision and recall of the reported enterprises against the truth.
 
     A reported enterprise stands for the true enterprise most of its records belong to;
     ``near_misses_reported`` counts planted near misses the audit wrongly reported.
     """
-    keys = set(predicted) & set(truth)
-    owner = _majority(Counter((predicted[k], truth[k]) for k in keys), 0)
+    owner = _majority(cells, 0)
     reported: dict[str, set[str]] = {}
     for audit, enterprise_id in findings:
         reported.setdefault(audit, set()).add(owner.get(enterprise_id, f"?{enterprise_id}"))
