@@ -38,6 +38,13 @@ def registrations(landing, folder, lines, **kwargs):
                           {"registrations.csv": kwargs.pop("rows", len(lines))}, **kwargs)
 
 
+def load_registrations_history(dsn, landing, run_date):
+    """Load the AIC deliveries, then every version of every registration, in delivery order."""
+    ingest_agency(dsn, landing, "aic", run_date)
+    return query(dsn, "select record_key, op, status, valid_from::text, valid_to::text"
+                      " from ingest.aic__registrations order by record_key, valid_from, line_no")
+
+
 @pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared sample deliveries not present")
 def test_samples_load_all_feeds_and_reconcile(dsn, tmp_path):
     landing = tmp_path / "landing"
@@ -79,9 +86,7 @@ def test_insert_update_delete_keep_history(dsn, tmp_path):
     registrations(tmp_path, "20261111", [registration("R1", "U", "沈阳澜天科技有限公司", status="注销"),
                                          registration("R2", "D", "沈阳甲乙科技有限公司",
                                                       uscc="912102008360836866")], mode="delta")
-    ingest_agency(dsn, tmp_path, "aic", date(2026, 11, 11))
-    history = query(dsn, "select record_key, op, status, valid_from::text, valid_to::text"
-                         " from ingest.aic__registrations order by record_key, valid_from")
+    history = load_registrations_history(dsn, tmp_path, date(2026, 11, 11))
     assert history == [
         ("R1", "I", "存续", "2026-11-10", "2026-11-11"),
         ("R1", "U", "注销", "2026-11-11", None),
@@ -125,9 +130,7 @@ def test_a_key_delivered_twice_in_one_delivery_keeps_its_last_line_current(dsn, 
                                          registration("R4", "I", "沈阳戊己科技有限公司"),
                                          registration("R3", "U", "沈阳丙丁科技有限公司", status="吊销"),
                                          registration("R4", "D", "沈阳戊己科技有限公司")], mode="delta")
-    ingest_agency(dsn, tmp_path, "aic", date(2026, 11, 11))
-    history = query(dsn, "select record_key, op, status, valid_from::text, valid_to::text"
-                         " from ingest.aic__registrations order by record_key, valid_from, line_no")
+    history = load_registrations_history(dsn, tmp_path, date(2026, 11, 11))
     assert history == [
         ("R1", "I", "存续", "2026-11-10", "2026-11-10"),
         ("R1", "U", "吊销", "2026-11-10", None),
