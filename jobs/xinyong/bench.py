@@ -525,8 +525,9 @@ def markdown(result: dict[str, Any]) -> str:
               "### Baselines (same data, same run)", "",
               "| measure | ours (s) | baseline (s) | ours / baseline |", "|---|---|---|---|"]
     copy = result["baselines"]["raw_copy"]
-    lines.append(f"| first night load (COPY into staging, versions applied; Σ over files) vs raw"
-                 f" PostgreSQL COPY of the same {copy['rows']:,} rows into an empty table"
+    lines.append("| first night load (COPY into the feed tables, replaced versions closed;"
+                 f" Σ over files) vs raw PostgreSQL COPY of the same {copy['rows']:,} rows"
+                 " into an empty table"
                  f" | {copy['load_seconds']:.2f} | {copy['seconds']:.2f} | {_cell(copy['ratio'])} |")
     lines.append(f"| first night parse + load (wall) vs the same raw COPY"
                  f" | {copy['ingest_seconds']:.2f} | {copy['seconds']:.2f} | {_cell(copy['ingest_ratio'])} |")
