@@ -356,7 +356,9 @@ def _close_replaced_versions(cursor, table: sql.Identifier, first_load: bool, de
                              batch_date: date, suspects: set[str] | None) -> None:
     """Close the current versions of every key the delivery touches; when the delivery
     touches a key several times its last line is the one that stays current (the rows of one
-    line, e.g. a judgment's parties, stay current together); D leaves a closed tombstone."""
+    line, e.g. a judgment's parties, stay current together); D leaves a closed tombstone.
+    The delivery's rows are all current until then: "valid_to is null" lets the suspects be
+    looked up in the index of current versions instead of a scan of the table."""
     params = {"d": batch_date, "id": delivery_id, "keys": sorted(suspects or ())}
     if not first_load:
         cursor.execute(sql.SQL(
@@ -368,7 +370,8 @@ def _close_replaced_versions(cursor, table: sql.Identifier, first_load: bool, de
     cursor.execute(sql.SQL(
         "update {table} as t set valid_to = %(d)s, closed_by = %(id)s"
         " from (select record_key, max(line_no) as last_line from {table}"
-        "       where delivery_id = %(id)s {among_suspects} group by record_key"
+        "       where delivery_id = %(id)s and valid_to is null {among_suspects}"
+        "       group by record_key"
         "       having min(line_no) < max(line_no) or bool_or(op = 'D')) as k"
         " where t.delivery_id = %(id)s and t.record_key = k.record_key and t.valid_to is null"
         " and (t.line_no < k.last_line or t.op = 'D')"
