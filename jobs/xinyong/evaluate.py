@@ -106,9 +106,9 @@ def read_links(dsn: str) -> dict[RecordKey, str]:
 def feed_cells(predicted: Mapping[RecordKey, str],
                truth: Mapping[RecordKey, str]) -> tuple[FeedCells, int]:
     """The contingency table per feed of records in both, and the true records not linked."""
-    keys = set(predicted) & set(truth)
+    keys = predicted.keys() & truth.keys()
     cells = Counter((f"{k[0]}/{k[1]}", predicted[k], truth[k]) for k in keys)
-    return cells, len(set(truth) - set(predicted))
+    return cells, len(truth) - len(keys)
 
 
 def warehouse_feed_cells(dsn: str, truth_dir: Path) -> tuple[FeedCells, int]:

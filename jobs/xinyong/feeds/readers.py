@@ -58,7 +58,7 @@ def scan_file(path: Path, declared_encoding: str) -> FileScan:
             digest.update(chunk)
             size += len(chunk)
             text = decoder.decode(chunk)
-            chunk_bad = len(_SURROGATES.findall(text)) if _SURROGATES.search(text) else 0
+            chunk_bad = len(_SURROGATES.findall(text))
             # Non-ASCII characters counted in C: ASCII encoding drops them and the surrogates.
             good += len(text) - len(text.encode("ascii", "ignore")) - chunk_bad
             bad += chunk_bad

@@ -359,7 +359,7 @@ def _close_replaced_versions(cursor, table: sql.Identifier, first_load: bool, de
     line, e.g. a judgment's parties, stay current together); D leaves a closed tombstone.
     The delivery's rows are all current until then: "valid_to is null" lets the suspects be
     looked up in the index of current versions instead of a scan of the table."""
-    params = {"d": batch_date, "id": delivery_id, "keys": sorted(suspects or ())}
+    params = {"d": batch_date, "id": delivery_id, "keys": list(suspects or ())}
     if not first_load:
         cursor.execute(sql.SQL(
             "update {table} as t set valid_to = %(d)s, closed_by = %(id)s"
