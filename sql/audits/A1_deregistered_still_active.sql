@@ -12,6 +12,10 @@
 -- The status and 核准日期 are the enterprise's register entry (audit.enterprise_registration:
 -- its live AIC registration, the latest approved when it has several).
 -- Evidence: the registration and every live activity record after its 核准日期.
+--
+-- The feeds hold millions of live records: the run's summary (audit.enterprise_activity, the
+-- latest VAT filing, local-tax period start and customs declaration of each enterprise) finds
+-- the enterprises, and only their records are read, by enterprise, for the evidence.
 with deregistered as (
     select enterprise_id, source, status, approved_on
     from audit.enterprise_registration
@@ -19,17 +23,28 @@ with deregistered as (
       and approved_on is not null
 ),
 
--- Millions of rows: agency, feed and record_id only; the evidence is built after the join.
+active_after as (
+    select d.*
+    from deregistered as d
+    join audit.enterprise_activity as a on a.enterprise_id = d.enterprise_id
+    where a.vat_last_filed_on > d.approved_on
+       or a.local_last_period_start > d.approved_on
+       or a.customs_last_declared_on > d.approved_on
+),
+
 activity as (
     select enterprise_id, agency, feed, record_id, 'filed_on' as date_field,
            filed_on as activity_on
     from audit.state_tax__vat_returns
+    where enterprise_id in (select enterprise_id from active_after)
     union all
     select enterprise_id, agency, feed, record_id, 'period_start', period_start
     from audit.local_tax__declarations
+    where enterprise_id in (select enterprise_id from active_after)
     union all
     select enterprise_id, agency, feed, record_id, 'declared_on', declared_on
     from audit.customs__declarations
+    where enterprise_id in (select enterprise_id from active_after)
 ),
 
 after_approval as (
@@ -37,7 +52,7 @@ after_approval as (
            audit.record_source(a.agency, a.feed, a.record_id)
                || jsonb_build_object(a.date_field, a.activity_on) as record,
            a.activity_on, a.record_id
-    from deregistered as d
+    from active_after as d
     join activity as a
       on a.enterprise_id = d.enterprise_id
      and a.activity_on > d.approved_on

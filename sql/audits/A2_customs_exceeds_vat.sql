@@ -14,45 +14,33 @@
 -- superseded declarations and returns (only live records count).
 -- Evidence: every year that exceeds, with its customs declarations and VAT returns.
 --
--- The feeds hold millions of live records: customs and vat carry agency, feed and record_id,
--- and the evidence is built only for the years that exceed. A year without customs value
--- cannot exceed, so vat keeps only the returns of enterprise-years with declarations.
-with customs as (
+-- The feeds hold millions of live records: the years come from the run's summary
+-- (audit.enterprise_trade_year, sql/audits/summaries/trade_year.sql: customs value in CNY and
+-- VAT sales per enterprise and year with customs value, summed exactly as above), and only
+-- the records of the years that exceed are read, by enterprise, for the evidence.
+with exceeding as (
+    select enterprise_id, year, customs_cny, vat_sales
+    from audit.enterprise_trade_year
+    where customs_cny > 5 * vat_sales
+),
+
+customs as materialized (
     select enterprise_id, agency, feed, record_id, declared_on, total_value, currency,
            extract(year from declared_on)::integer as year,
            total_value * case upper(btrim(currency)) when 'USD' then 7 when 'CNY' then 1 end
                as value_cny
     from audit.customs__declarations
-    where declared_on is not null
+    where enterprise_id in (select enterprise_id from exceeding)
+      and declared_on is not null
       and total_value is not null
       and upper(btrim(currency)) in ('USD', 'CNY')
 ),
 
-customs_year as (
-    select enterprise_id, year, sum(value_cny) as customs_cny
-    from customs
-    group by enterprise_id, year
-),
-
-vat as (
-    select r.enterprise_id, r.agency, r.feed, r.record_id, r.tax_period, r.sales, c.year
-    from audit.state_tax__vat_returns as r
-    join customs_year as c
-      on c.enterprise_id = r.enterprise_id
-     and c.year = case when r.tax_period ~ '^[0-9]{6}$' then left(r.tax_period, 4)::integer end
-),
-
-vat_year as (
-    select enterprise_id, year, sum(coalesce(sales, 0)) as vat_sales
-    from vat
-    group by enterprise_id, year
-),
-
-exceeding as (
-    select c.enterprise_id, c.year, c.customs_cny, coalesce(v.vat_sales, 0) as vat_sales
-    from customs_year as c
-    left join vat_year as v on v.enterprise_id = c.enterprise_id and v.year = c.year
-    where c.customs_cny > 5 * coalesce(v.vat_sales, 0)
+vat as materialized (
+    select enterprise_id, agency, feed, record_id, tax_period, sales,
+           case when tax_period ~ '^[0-9]{6}$' then left(tax_period, 4)::integer end as year
+    from audit.state_tax__vat_returns
+    where enterprise_id in (select enterprise_id from exceeding)
 ),
 
 evidence_record as (

@@ -9,12 +9,17 @@
 -- dated before the 列入日期 (on the 列入日期 counts: "on or after"); a deleted listing or
 -- declaration.
 -- Evidence: the open listings and every declaration on or after the listing's 列入日期.
+--
+-- The latest customs declaration of each enterprise comes from the run's summary
+-- (audit.enterprise_activity); only the declarations of the enterprises it points at are read.
 with open_listing as (
-    select enterprise_id, record_id, source, listed_on, listing_reason
-    from audit.aic__abnormal_operations
-    where listed_on is not null
-      and removed_on is null
-      and not coalesce(issues ? 'removed_on', false)
+    select l.enterprise_id, l.record_id, l.source, l.listed_on, l.listing_reason
+    from audit.aic__abnormal_operations as l
+    join audit.enterprise_activity as a on a.enterprise_id = l.enterprise_id
+    where l.listed_on is not null
+      and l.removed_on is null
+      and not coalesce(l.issues ? 'removed_on', false)
+      and a.customs_last_declared_on >= l.listed_on
 ),
 
 pair as (
@@ -25,6 +30,7 @@ pair as (
     join audit.customs__declarations as d
       on d.enterprise_id = l.enterprise_id
      and d.declared_on >= l.listed_on
+    where d.enterprise_id in (select enterprise_id from open_listing)
 ),
 
 evidence_record as (

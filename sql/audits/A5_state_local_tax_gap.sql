@@ -12,29 +12,17 @@
 -- does not count); any live local-tax declaration. A local-tax declaration that was
 -- deleted is no declaration: the enterprise is reported.
 -- Evidence: the registration and every live VAT return.
-with active as (
-    select enterprise_id, source, status
-    from audit.enterprise_registration
-    where status = '存续'
-),
-
-vat_count as (
-    select enterprise_id, count(*) as vat_returns,
-           min(tax_period) as first_period, max(tax_period) as last_period
-    from audit.state_tax__vat_returns
-    group by enterprise_id
-    having count(*) >= 12
-),
-
-gap as (
-    select a.enterprise_id, a.source, a.status, v.vat_returns, v.first_period, v.last_period
-    from active as a
-    join vat_count as v on v.enterprise_id = a.enterprise_id
-    where not exists (
-        select 1
-        from audit.local_tax__declarations as d
-        where d.enterprise_id = a.enterprise_id
-    )
+--
+-- The counts come from the run's summary (audit.enterprise_activity: live VAT returns and
+-- local-tax declarations per enterprise); only the reported enterprises' returns are read.
+with gap as (
+    select r.enterprise_id, r.source, r.status, a.vat_returns,
+           a.vat_first_period as first_period, a.vat_last_period as last_period
+    from audit.enterprise_registration as r
+    join audit.enterprise_activity as a on a.enterprise_id = r.enterprise_id
+    where r.status = '存续'
+      and a.vat_returns >= 12
+      and a.local_declarations = 0
 ),
 
 vat_records as (

@@ -19,21 +19,12 @@
 -- name the person as legal representative of each enterprise, the other enterprise's
 -- registration, and the pairs (debtor, other enterprise, person as masked id and hash).
 --
--- A person may represent many enterprises: the pairs and their evidence run to hundreds of
--- thousands of rows at scale, so they carry agency, feed and record_id, and each evidence
--- record is built once, after the duplicates are gone.
-with legal_rep as (
-    select enterprise_id, agency, feed, record_id, legal_rep_id_hash as person,
-           legal_rep_id_masked as person_masked
-    from audit.aic__registrations
-    where legal_rep_id_hash is not null
-    union all
-    select enterprise_id, agency, feed, record_id, legal_rep_id_hash, legal_rep_id_masked
-    from audit.public_security__seal_filings
-    where legal_rep_id_hash is not null
-),
-
-debtor_record as (
+-- Persons come from the run's summary (audit.legal_rep: every live record naming a person as
+-- an enterprise's legal representative, indexed by person and by enterprise), so the audit
+-- starts from the debtors' representatives and reads only the enterprises they also represent.
+-- A person may represent many enterprises: the pairs carry agency, feed and record_id, and
+-- each evidence record is built once, after the duplicates are gone.
+with debtor_record as (
     select enterprise_id, agency, feed, record_id, case_no, published_on, performance
     from audit.court__dishonest_debtors
 ),
@@ -46,8 +37,8 @@ active as (
 
 debtor_rep as (
     select r.*
-    from legal_rep as r
-    where exists (select 1 from debtor_record as d where d.enterprise_id = r.enterprise_id)
+    from audit.legal_rep as r
+    where r.enterprise_id in (select enterprise_id from debtor_record)
 ),
 
 pair as (
@@ -58,7 +49,7 @@ pair as (
            ra.agency as active_rep_agency, ra.feed as active_rep_feed,
            ra.record_id as active_rep_record_id
     from debtor_rep as rd
-    join legal_rep as ra
+    join audit.legal_rep as ra
       on ra.person = rd.person
      and ra.enterprise_id <> rd.enterprise_id
     where exists (select 1 from active as a where a.enterprise_id = ra.enterprise_id)

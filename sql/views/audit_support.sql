@@ -9,7 +9,11 @@
 --                                             enterprise: enterprise_id, agency, feed,
 --                                             source = {"agency", "feed", "record_id"} (what
 --                                             evidence names), then the table's columns
---   audit.enterprise_registration              per enterprise, its live AIC registration
+--   audit.audited_run()                        the run audited (xinyong.run_id, else published)
+--   audit.enterprise_registration,             the audited run's summaries (audit.summary_*):
+--   audit.enterprise_activity,                 register entry, activity counts and dates,
+--   audit.enterprise_trade_year,               customs and VAT per year, legal representatives
+--   audit.legal_rep
 --   audit.record_source(agency, feed, record_id)  what evidence names a record by
 
 -- What evidence names a record by. An audit that reads millions of rows carries agency, feed
@@ -70,14 +74,57 @@ begin
 end
 $$;
 
--- The enterprise's register entry, as resolve.enterprise.status takes it (night.py): of its
--- live AIC registrations, the latest approved. 登记状态 and 核准日期 of the audits come from here.
+-- The run the audits read: xinyong.run_id (set by night.audit and while a run's summaries are
+-- built), else the published run.
+create or replace function audit.audited_run()
+returns bigint
+language sql stable parallel safe
+as $$ select coalesce(nullif(current_setting('xinyong.run_id', true), '')::bigint,
+                      (select p.run_id from credit.published as p)) $$;
+
+comment on function audit.audited_run() is
+    'the run being audited: xinyong.run_id, else the published run';
+
+-- The summaries of the audited run (tables audit.summary_*, sql/migrations/V011, filled from
+-- sql/audits/summaries/*.sql once the run's links are stored).
+
+-- The enterprise's register entry, as resolve.enterprise.status takes it: of its live AIC
+-- registrations, the latest approved. 登记状态 and 核准日期 of the audits come from here.
 create or replace view audit.enterprise_registration as
-select distinct on (r.enterprise_id)
-       r.enterprise_id, r.record_id, r.source, r.status, r.approved_on, r.name, r.uscc_norm,
-       r.reg_no_norm, r.legal_rep, r.legal_rep_id_hash, r.legal_rep_id_masked
-from audit.aic__registrations as r
-order by r.enterprise_id, r.approved_on desc nulls last, r.record_id;
+select s.enterprise_id, s.record_id,
+       audit.record_source('aic', 'registrations', s.record_id) as source,
+       s.status, s.approved_on, s.name, s.uscc_norm, s.reg_no_norm, s.legal_rep,
+       s.legal_rep_id_hash, s.legal_rep_id_masked
+from audit.summary_registration as s
+where s.run_id = audit.audited_run();
 
 comment on view audit.enterprise_registration is
     'per enterprise of the audited run, its live AIC registration (latest 核准日期)';
+
+create or replace view audit.enterprise_activity as
+select s.enterprise_id, s.vat_returns, s.vat_first_period, s.vat_last_period,
+       s.vat_last_filed_on, s.local_declarations, s.local_last_period_start,
+       s.customs_declarations, s.customs_last_declared_on
+from audit.summary_activity as s
+where s.run_id = audit.audited_run();
+
+comment on view audit.enterprise_activity is
+    'per enterprise of the audited run with VAT returns, local-tax or customs declarations: '
+    'counts and latest dates of its live records';
+
+create or replace view audit.enterprise_trade_year as
+select s.enterprise_id, s.year, s.customs_cny, s.vat_sales
+from audit.summary_trade_year as s
+where s.run_id = audit.audited_run();
+
+comment on view audit.enterprise_trade_year is
+    'per enterprise of the audited run and year with customs value: customs CNY, VAT sales';
+
+create or replace view audit.legal_rep as
+select s.person, s.enterprise_id, s.agency, s.feed, s.record_id, s.person_masked
+from audit.summary_legal_rep as s
+where s.run_id = audit.audited_run();
+
+comment on view audit.legal_rep is
+    'live records of the audited run naming a person (identity-number hash) as legal '
+    'representative of an enterprise';
