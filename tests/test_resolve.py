@@ -490,3 +490,51 @@ def test_spark_submit_and_partition_independence(
         assert read_output(submitted_night_2["out"], name) == read_output(
             nights["base"] / "out_2", name), name
     print(f"spark-submit run took {elapsed:.1f}s")
+
+
+def test_night_job_dumps_a_class_archive_that_drivers_then_map(
+    night_inputs: dict[str, tuple[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first nightly spark-submit keeps the classes its driver loaded, and a spark-submit
+    driver started with -Xshare:on (the JVM refuses to start unless it maps the archive)
+    maps them. A truncated archive (HotSpot dies of SIGBUS on one) is never used."""
+    from xinyong.night import run_spark_job
+    from xinyong.platform import ensure_java
+    from xinyong.resolve import session
+
+    ensure_java()
+    for name, value in {"XINYONG_SPARK_LOCAL_DIR": str(tmp_path / "local"),
+                        "XINYONG_SPARK_MASTER": "local[2]", "XINYONG_SPARK_DRIVER_MEMORY": "1g",
+                        "XINYONG_SPARK_SHUFFLE_PARTITIONS": "2"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(session.CLASS_ARCHIVE_SWITCH, raising=False)
+    key = session._archive_key()
+    assert key is not None
+    truncated = session.local_dir() / f"driver-classes-{key}-999999.jsa"
+    truncated.write_bytes(b"\0" * 1000)
+    assert session.class_archive() is None
+
+    mentions, prior = night_inputs["night_1"]
+    counts = run_spark_job(Path(mentions), Path(prior), tmp_path / "out", 1)
+    assert counts["mentions"] == len(NIGHT_1)  # the counts line survived the dump's exit
+    assert not list(session.local_dir().glob("*.part"))  # kept or removed, never left
+    archive = session.class_archive()
+    if not Path(os.environ["JAVA_HOME"], "lib", "server", "classes.jsa").exists():
+        assert archive is None  # no base archive to extend: the nights run without one
+        return
+    assert archive is not None and archive != truncated
+    assert archive.stat().st_size == int(archive.stem.rsplit("-", 1)[-1]) > 10_000_000
+    assert "Archive" not in (session.driver_java_options("yarn") or "")  # a cluster's driver: none
+
+    monkeypatch.setenv("XINYONG_SPARK_DRIVER_JAVA_OPTIONS", f"{QUICK_JIT} -Xshare:on")
+    options = session.driver_java_options("local[2]")
+    assert options is not None and f"-XX:SharedArchiveFile={archive}" in options
+    spark_submit = str(Path(sys.executable).with_name("spark-submit"))
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    mapped = subprocess.run([spark_submit, "--driver-java-options", options, "--version"],
+                            env=env, capture_output=True, text=True, check=False)
+    assert mapped.returncode == 0, mapped.stdout[-2000:] + mapped.stderr[-2000:]
+    missing = options.replace(str(archive), str(tmp_path / "missing.jsa"))
+    refused = subprocess.run([spark_submit, "--driver-java-options", missing, "--version"],
+                             env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode != 0  # so -Xshare:on does hold the JVM to its archive

@@ -352,17 +352,20 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int, *,
                   incremental: bool = False) -> dict[str, Any]:
     """Run the resolution job with spark-submit, on the master of XINYONG_SPARK_MASTER."""
     from xinyong.platform import ensure_java
+    from xinyong.resolve.session import class_archive_dump, keep_class_archive
 
     ensure_java()
+    master = os.environ.get("XINYONG_SPARK_MASTER", "local[*]")
+    dump = class_archive_dump() if master.startswith("local") else None
     jobs_dir = Path(__file__).resolve().parents[1]
     spark_submit = Path(sys.executable).with_name("spark-submit")
     package_zip = _package_zip(jobs_dir, out.parent)
     command = [
         str(spark_submit),
-        "--master", os.environ.get("XINYONG_SPARK_MASTER", "local[*]"),
+        "--master", master,
         "--driver-memory", os.environ.get("XINYONG_SPARK_DRIVER_MEMORY", "4g"),
         "--py-files", str(package_zip),
-        *_extra_spark_arguments(),
+        *_extra_spark_arguments(master, dump),
         str(jobs_dir / "xinyong" / "resolve" / "job.py"),
         "--mentions", str(mentions), "--prior", str(prior), "--out", str(out),
         "--next-id", str(next_id), *(["--incremental"] if incremental else []),
@@ -372,6 +375,11 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int, *,
     env.setdefault("PYSPARK_PYTHON", sys.executable)
     log.info("spark-submit: %s", " ".join(command))
     completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if dump is not None:  # the driver has exited: its class dump is whole, or never to be
+        if completed.returncode == 0:
+            keep_class_archive(dump)
+        else:
+            dump.unlink(missing_ok=True)
     if completed.returncode != 0:
         raise NightFailed(
             f"the Spark resolution job failed (exit {completed.returncode}):\n"
@@ -381,13 +389,13 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int, *,
     return dict(json.loads(last_line))
 
 
-def _extra_spark_arguments() -> list[str]:
-    """XINYONG_SPARK_DRIVER_JAVA_OPTIONS (default for a local master: the quick JIT) and
-    XINYONG_SPARK_CONF ("key=value key=value")."""
+def _extra_spark_arguments(master: str, dump_classes_to: Path | None) -> list[str]:
+    """The driver's Java options (``session.driver_java_options``) and XINYONG_SPARK_CONF
+    ("key=value key=value")."""
     from xinyong.resolve.session import driver_java_options
 
     arguments = []
-    if java_options := driver_java_options(os.environ.get("XINYONG_SPARK_MASTER", "local[*]")):
+    if java_options := driver_java_options(master, dump_classes_to=dump_classes_to):
         arguments += ["--driver-java-options", java_options]
     for setting in os.environ.get("XINYONG_SPARK_CONF", "").split():
         arguments += ["--conf", setting]

@@ -200,7 +200,7 @@ def guard_keys(
             "degree",
         )
     )
-    judged = stats.withColumn("reason", reason)
+    judged = stats.withColumn("reason", reason).localCheckpoint()  # kept and dropped both read it
     dropped = judged.where(F.col("reason").isNotNull()).select(*DROPPED_KEY_COLUMNS)
     kept_keys = judged.where(F.col("reason").isNull()).select(
         "kind", "value", F.col("mentions").alias("key_mentions")
@@ -802,7 +802,7 @@ def assign_enterprise_ids(
     keepers = held.groupBy("prior_id").agg(
         F.min(F.struct(most_held_first, "cluster"))["cluster"].alias("keeper")
     )
-    held = held.join(keepers, "prior_id")
+    held = held.join(keepers, "prior_id").localCheckpoint()  # the ids and their changes both read it
     claims = held.where(F.col("cluster") == F.col("keeper"))
     survivors = claims.groupBy("cluster").agg(
         F.min(F.struct(most_held_first, "prior_id"))["prior_id"].alias("enterprise_id")
