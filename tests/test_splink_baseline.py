@@ -161,3 +161,22 @@ def test_command_line_prints_scores(mentions_file: tuple[Path, dict[str, str]], 
     out = json.loads(capsys.readouterr().out)
     assert out["records"] == len(truth) and out["mentions"] == len(truth)
     assert out["pairwise_f1"] == 1.0 and out["bcubed_f1"] == 1.0
+
+
+def test_command_line_runs_twice_and_writes_the_clusters(mentions_file: tuple[Path, dict[str, str]],
+                                                         tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    path, truth = mentions_file
+    clusters_file = tmp_path / "clusters.parquet"
+    main(["--mentions", str(path), "--threads", "1", "--runs", "2", "--clusters-out", str(clusters_file)])
+    out = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert len(out["seconds_by_run"]) == 2 and all(s > 0 for s in out["seconds_by_run"])
+    assert "pairwise_f1" not in out  # no --truth, no scores
+    clusters = pq.read_table(clusters_file).to_pydict()
+    assert sorted(clusters["mention_id"]) == sorted(truth)
+    cluster_of = dict(zip(clusters["mention_id"], clusters["cluster"], strict=True))
+    for enterprise in set(truth.values()):
+        assert len({cluster_of[m] for m, e in truth.items() if e == enterprise}) == 1, enterprise
+    assert len(set(cluster_of.values())) == len(set(truth.values()))

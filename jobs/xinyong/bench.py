@@ -307,7 +307,7 @@ def _splink_baseline(dsn: str, truth: Path, scale: float, max_scale: float) -> d
     if reason := splink_missing():
         return {"skipped": reason}
     try:
-        both = resolve_both(dsn, truth, thresholds=SPLINK_THRESHOLDS[:1])
+        both = resolve_both(dsn, truth, thresholds=SPLINK_THRESHOLDS[:1], runs=1)
     except ValueError as failure:  # Splink's EM cannot train on very few mentions
         return {"skipped": f"the comparison failed: {type(failure).__name__}: {failure}"}
     ours, splink = both["results"]

@@ -1,10 +1,11 @@
 """Our resolver and Splink on the same mentions, scored against the same truth.
 
 ``xinyong evaluate --truth DIR --compare-splink`` exports the warehouse's live mentions
-once, resolves them from scratch with the Spark job (in-process, one local session) and
-with the Splink baseline (xinyong.splink_baseline; the optional ``bench`` extra) at its
-default threshold and at a tuned one, scores each with xinyong.evaluate and writes a JSON
-file and a Markdown table.
+once, resolves them from scratch with the Spark job (in this process, one local session) and
+with the Splink baseline (xinyong.splink_baseline; the optional ``bench`` extra; a new Python
+process per threshold) at its default threshold and at a tuned one, each tool twice: cold,
+then warm in the same process. It scores each with xinyong.evaluate and writes a JSON file and
+a Markdown table with the ratios of the times.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform as host
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,12 +36,34 @@ def _keyed(clusters: Mapping[str, str]) -> dict[evaluate.RecordKey, str]:
     return keyed
 
 
-def _row(tool: str, seconds: float, report: Mapping[str, Any]) -> dict[str, Any]:
+def _row(tool: str, seconds: list[float], report: Mapping[str, Any]) -> dict[str, Any]:
     scores = report["scores"]
-    return {"tool": tool, "seconds": round(seconds, 1), **scores,
+    return {"tool": tool, "seconds": round(seconds[0], 1),
+            "warm_seconds": round(seconds[1], 1) if len(seconds) > 1 else None, **scores,
             "predicted_enterprises": report["predicted_enterprises"],
             "branches_merged_with_head_office": report["branches_merged_with_head_office"],
             "renamed_enterprises_split": report["renamed_enterprises_split"]}
+
+
+def _read_clusters(path: Path, cluster_column: str) -> dict[evaluate.RecordKey, str]:
+    table = pq.read_table(path, columns=["mention_id", cluster_column])
+    return _keyed(dict(zip(table.column("mention_id").to_pylist(),
+                           table.column(cluster_column).to_pylist(), strict=True)))
+
+
+def splink_in_fresh_process(mentions: Path, threshold: float, clusters_out: Path,
+                            runs: int) -> dict[str, Any]:
+    """Splink ``runs`` times in a new Python process (its first run cold, as our job's first run
+    in a new JVM is); the process's JSON summary. Its clusters go to ``clusters_out``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "xinyong.splink_baseline", "--mentions", str(mentions),
+         "--threshold", str(threshold), "--runs", str(runs), "--clusters-out", str(clusters_out)],
+        check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"Splink at threshold {threshold} failed (rc {done.returncode}):\n"
+                           + done.stderr[-4000:])
+    summary: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return summary
 
 
 def splink_missing() -> str | None:
@@ -52,17 +76,22 @@ def splink_missing() -> str | None:
 
 
 def resolve_both(dsn: str, truth_dir: Path, *,
-                 thresholds: tuple[float, ...] = SPLINK_THRESHOLDS) -> dict[str, Any]:
+                 thresholds: tuple[float, ...] = SPLINK_THRESHOLDS, runs: int = 2) -> dict[str, Any]:
     """Export the warehouse's live mentions once; resolve them from scratch with our job and
     with Splink at each threshold; score each against the truth.
 
+    Each tool runs ``runs`` times in one fresh process of its own: the first run is cold (a new
+    JVM for our job, a new Python process for Splink), a second is warm. Both are timed from the
+    mentions' Parquet file to the clusters; neither counts its process's start.
+
     Returns ``mentions``, ``spark_session_seconds`` (not counted in our job's time) and
-    ``results`` (one row per tool: seconds and scores). Needs Splink (``splink_missing``).
+    ``results`` (one row per tool: seconds cold and warm, and the scores; both tools are
+    deterministic, so every run links alike). Needs Splink
+    (``splink_missing``).
     """
     from xinyong.night import PRIOR_LINK_SCHEMA, export_mentions
     from xinyong.platform import ensure_java
     from xinyong.resolve import build_spark, run_job
-    from xinyong.splink_baseline import resolve_with_splink
     from xinyong.warehouse.db import transaction
 
     truth = evaluate.read_truth(truth_dir)
@@ -79,22 +108,23 @@ def resolve_both(dsn: str, truth_dir: Path, *,
         started = time.perf_counter()
         spark = build_spark("xinyong-compare")
         session_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        run_job(spark, str(work / "mentions.parquet"), str(work / "prior.parquet"),
-                str(work / "out"), 1)
-        ours_seconds = time.perf_counter() - started
+        ours_seconds = []
+        for run in range(runs):
+            started = time.perf_counter()
+            run_job(spark, str(work / "mentions.parquet"), str(work / "prior.parquet"),
+                    str(work / f"out{run}"), 1)
+            ours_seconds.append(time.perf_counter() - started)
         spark.stop()
-        links = pq.read_table(work / "out" / "links", columns=["mention_id", "enterprise_id"])
-        ours = _keyed(dict(zip(links.column("mention_id").to_pylist(),
-                               links.column("enterprise_id").to_pylist(), strict=True)))
+        ours = _read_clusters(work / "out0" / "links", "enterprise_id")
         rows.append(_row("xinyong (Spark)", ours_seconds, evaluate.evaluate(ours, truth, enterprises)))
         for threshold in thresholds:
-            run = resolve_with_splink(work / "mentions.parquet", threshold=threshold)
-            report = evaluate.evaluate(_keyed(run.clusters), truth, enterprises)
+            clusters = work / f"splink-{threshold}.parquet"
+            summary = splink_in_fresh_process(work / "mentions.parquet", threshold, clusters, runs)
+            report = evaluate.evaluate(_read_clusters(clusters, "cluster"), truth, enterprises)
             tool = f"Splink 5 (DuckDB), threshold {threshold}"
-            if run.em_blocks_skipped:
-                tool += f" (EM refused on {', '.join(run.em_blocks_skipped)})"
-            rows.append(_row(tool, run.seconds, report))
+            if summary["em_blocks_skipped"]:
+                tool += f" (EM refused on {', '.join(summary['em_blocks_skipped'])})"
+            rows.append(_row(tool, summary["seconds_by_run"], report))
     return {"mentions": mentions, "spark_session_seconds": round(session_seconds, 1), "results": rows}
 
 
@@ -112,19 +142,35 @@ def compare(dsn: str, truth_dir: Path, out: Path, *, name: str) -> dict[str, Any
     return result
 
 
+def time_ratios(results: list[Mapping[str, Any]]) -> list[str]:
+    """Our time over each Splink row's, cold against cold and warm against warm."""
+    ours, *others = results
+    lines = []
+    for other in others:
+        pairs = [("cold", ours["seconds"], other["seconds"]),
+                 ("warm", ours.get("warm_seconds"), other.get("warm_seconds"))]
+        ratios = [f"{kind} {mine / theirs:.2f}x" for kind, mine, theirs in pairs if mine and theirs]
+        lines.append(f"- xinyong's time over {other['tool']}: {', '.join(ratios)}")
+    return lines
+
+
 def format_table(result: Mapping[str, Any]) -> str:
     lines = [
         f"Resolution of {result['mentions']:,} live mentions from scratch "
-        f"({result['machine']}; Spark session start {result['spark_session_seconds']} s, not counted).",
+        f"({result['machine']}; Spark session start {result['spark_session_seconds']} s, not counted). "
+        "Each tool in a new process of its own, timed from the mentions' Parquet file to its clusters: "
+        "its first run (cold) and a second in the same process (warm).",
         "",
-        "| tool | seconds | pairwise P | pairwise R | pairwise F1 | B-cubed P | B-cubed R | B-cubed F1 "
-        "| enterprises | branch merged with head | renamed split |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| tool | seconds cold | seconds warm | pairwise P | pairwise R | pairwise F1 | B-cubed P "
+        "| B-cubed R | B-cubed F1 | enterprises | branch merged with head | renamed split |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["results"]:
+        warm = r.get("warm_seconds")
         lines.append(
-            f"| {r['tool']} | {r['seconds']} | {r['pairwise_precision']:.5f} | {r['pairwise_recall']:.5f} "
+            f"| {r['tool']} | {r['seconds']} | {'' if warm is None else warm} "
+            f"| {r['pairwise_precision']:.5f} | {r['pairwise_recall']:.5f} "
             f"| {r['pairwise_f1']:.5f} | {r['bcubed_precision']:.5f} | {r['bcubed_recall']:.5f} "
             f"| {r['bcubed_f1']:.5f} | {r['predicted_enterprises']:,} "
             f"| {r['branches_merged_with_head_office']} | {r['renamed_enterprises_split']} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", *time_ratios(result["results"])]) + "\n"
