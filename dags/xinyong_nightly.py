@@ -5,12 +5,16 @@
 `xinyong run` calls the same functions in the same order. The warehouse DSN comes from
 XINYONG_WAREHOUSE_DSN; the landing folder from the `landing` param (default
 XINYONG_LANDING); the night's date from the `run_date` param, else the run's logical date
-in Asia/Shanghai.
+in Asia/Shanghai. Each step holds the warehouse's night lock shared (night.night_lock), so
+that a `xinyong run` on the same warehouse never interleaves with it: the later one is
+refused, and a refused step is retried like any failed step.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -22,12 +26,15 @@ from xinyong import night
 LOCAL_TZ = pendulum.timezone("Asia/Shanghai")
 
 
-def _night_inputs() -> tuple[str, str, Any]:
-    """(dsn, landing, run_date) of the running DAG run."""
+@contextmanager
+def _night_step() -> Iterator[tuple[str, str, Any]]:
+    """(dsn, landing, run_date) of the running DAG run, while the step holds the night lock."""
     context = get_current_context()
     params = context["params"]
     run_date = params.get("run_date") or context["logical_date"].in_timezone(LOCAL_TZ).date()
-    return night.warehouse_dsn(), params["landing"], pendulum.parse(str(run_date)).date()
+    dsn = night.warehouse_dsn()
+    with night.night_lock(dsn, shared=True):
+        yield dsn, params["landing"], pendulum.parse(str(run_date)).date()
 
 
 @dag(
@@ -50,34 +57,34 @@ def _night_inputs() -> tuple[str, str, Any]:
 def xinyong_nightly() -> None:
     @task
     def prepare() -> list[str]:
-        dsn, _, _ = _night_inputs()
-        night.prepare(dsn)
+        with _night_step() as (dsn, _, _):
+            night.prepare(dsn)
         return night.agency_codes()
 
     @task(max_active_tis_per_dagrun=2)
     def ingest(agency: str) -> list[dict[str, Any]]:
-        dsn, landing, run_date = _night_inputs()
-        return night.ingest(dsn, landing, agency, run_date)
+        with _night_step() as (dsn, landing, run_date):
+            return night.ingest(dsn, landing, agency, run_date)
 
     @task
     def validate() -> dict[str, Any]:
-        dsn, _, run_date = _night_inputs()
-        return night.validate(dsn, run_date)
+        with _night_step() as (dsn, _, run_date):
+            return night.validate(dsn, run_date)
 
     @task
     def resolve() -> dict[str, Any]:
-        dsn, _, run_date = _night_inputs()
-        return night.resolve(dsn, run_date)
+        with _night_step() as (dsn, _, run_date):
+            return night.resolve(dsn, run_date)
 
     @task
     def audit(resolution: dict[str, Any]) -> dict[str, int]:
-        dsn, _, run_date = _night_inputs()
-        return night.audit(dsn, run_date, resolution["run_id"])
+        with _night_step() as (dsn, _, run_date):
+            return night.audit(dsn, run_date, resolution["run_id"])
 
     @task
     def publish(resolution: dict[str, Any], findings: dict[str, int]) -> dict[str, Any]:
-        dsn, _, run_date = _night_inputs()
-        return night.publish(dsn, run_date, resolution["run_id"])
+        with _night_step() as (dsn, _, run_date):
+            return night.publish(dsn, run_date, resolution["run_id"])
 
     loaded = ingest.expand(agency=prepare())
     resolution = resolve()

@@ -21,7 +21,7 @@ from psycopg2 import sql
 
 from xinyong import cli, platform
 from xinyong.demo import delivery_dates
-from xinyong.night import prepare
+from xinyong.night import _NIGHT_LOCK, prepare
 
 from .fixtures_nights import rows, snapshot, warehouse_env
 from .test_safety import STAGE_LOCKS, holding, kill, query, start_night, wait_until, waiting_in
@@ -262,6 +262,36 @@ def test_a_dag_run_against_an_unreachable_warehouse_fails_after_its_retries(
     output = capfd.readouterr()
     assert (output.out + output.err).count("WarehouseUnavailable: cannot reach the warehouse") \
         == retries + 1
+
+
+def test_a_dag_step_is_refused_while_a_night_runs_from_the_command_line(
+        nightly_dag, generated, fresh_warehouse_dsn, monkeypatch, capfd):
+    """`xinyong run` holds the night lock: the DAG's first step is refused at every try and
+    changes nothing; it then runs once the lock is free (the shared lock of its steps)."""
+    _no_retry_delay(nightly_dag, monkeypatch)
+    dsn = fresh_warehouse_dsn()
+    monkeypatch.setenv("XINYONG_WAREHOUSE_DSN", dsn)
+    holder = psycopg2.connect(dsn, application_name="xinyong-night-lock")
+    holder.autocommit = True
+    try:
+        holder.cursor().execute("select pg_advisory_lock(%s)", (_NIGHT_LOCK,))
+        refused = _dag_test(nightly_dag, generated / "landing", 22,
+                            mark_success_pattern="ingest|validate|resolve|audit|publish")
+    finally:
+        holder.close()
+    assert str(refused.state) == "failed"
+    [prepare_ti] = [ti for ti in refused.get_task_instances() if ti.task_id == "prepare"]
+    tries = nightly_dag.task_dict["prepare"].retries + 1
+    assert (str(prepare_ti.state), prepare_ti.try_number) == ("failed", tries)
+    output = capfd.readouterr()
+    assert "NightAlreadyRunning: another night is running on this warehouse" in output.out + output.err
+    assert rows(dsn, "select count(*) from information_schema.tables"
+                     " where table_schema = 'ingest'") == {(0,)}  # not migrated
+
+    ran = _dag_test(nightly_dag, generated / "landing", 23,
+                    mark_success_pattern="ingest|validate|resolve|audit|publish")
+    assert str(ran.state) == "success"
+    assert rows(dsn, "select count(*) > 0 from public.xinyong_schema_version") == {(True,)}
 
 
 def test_a_task_that_fails_once_succeeds_on_its_retry(

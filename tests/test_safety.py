@@ -35,19 +35,21 @@ STAGE_LOCKS = {
 }
 
 
+@pytest.mark.parametrize("take", ["pg_advisory_lock", "pg_advisory_lock_shared"],
+                         ids=["another xinyong run", "a step of a DAG run"])
 def test_a_second_night_at_once_is_refused_with_a_clear_message(
-        cli_nights, fresh_warehouse_dsn, capsys):
+        cli_nights, fresh_warehouse_dsn, capsys, take):
     dsn, landing = fresh_warehouse_dsn(), cli_nights["landing"]
-    holder = psycopg2.connect(dsn)
+    holder = psycopg2.connect(dsn, application_name="the other night")
     holder.autocommit = True
     try:
-        holder.cursor().execute("select pg_advisory_lock(%s)", (_NIGHT_LOCK,))
+        holder.cursor().execute(f"select {take}(%s)", (_NIGHT_LOCK,))
         with warehouse_env(dsn):
             code = cli.main(["run", "--landing", str(landing), "--date", "2026-11-10"])
     finally:
         holder.close()
     assert code == 2
-    assert "another night is running" in capsys.readouterr().err
+    assert "another night is running on this warehouse: the other night (pid" in capsys.readouterr().err
     assert rows(dsn, "select count(*) from information_schema.tables"
                      " where table_schema = 'ingest'") == {(0,)}  # not even migrated
 

@@ -632,28 +632,43 @@ class NightAlreadyRunning(NightFailed):
 _NIGHT_LOCK = 73_616_402
 
 
-def run_night(dsn: str, landing: Path, run_date: date, *,
-              full_resolution: bool | None = None) -> NightSummary:
-    """The whole night in this process, in the DAG's order, holding the night lock."""
+@contextmanager
+def night_lock(dsn: str, *, shared: bool = False) -> Iterator[psycopg2.extensions.connection]:
+    """Hold the warehouse's night lock while the block runs; yields the session holding it.
+
+    ``xinyong run`` holds it exclusively for its whole night. The Airflow DAG's steps run in
+    processes of their own, some at once (mapped ingestion): each holds it shared for its step.
+    So a night from the command line and a DAG run never interleave their steps: whichever
+    asks second is refused at once with NightAlreadyRunning, before it changes anything (a
+    DAG step then retries later). Closing the session releases the lock, also after a crash.
+    """
     from xinyong.warehouse.db import connect
 
     lock = connect(dsn, application="xinyong-night-lock")
     try:
         lock.autocommit = True
         with lock.cursor() as cursor:
-            cursor.execute("select pg_try_advisory_lock(%s)", (_NIGHT_LOCK,))
+            take = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+            cursor.execute(f"select {take}(%s)", (_NIGHT_LOCK,))
             if not cursor.fetchone()[0]:
                 cursor.execute(
                     "select coalesce(string_agg(distinct application_name || ' (pid ' || pid"
                     " || ', since ' || backend_start::timestamp(0) || ')', ', '), 'unknown')"
                     " from pg_locks l join pg_stat_activity a using (pid)"
-                    " where l.locktype = 'advisory' and l.objid = %s", (_NIGHT_LOCK,))
+                    " where l.locktype = 'advisory' and l.objid = %s and l.granted", (_NIGHT_LOCK,))
                 holder = cursor.fetchone()[0]
                 raise NightAlreadyRunning(
-                    f"another night is running on this warehouse: {holder}; nothing was loaded")
-        return _run_night_steps(dsn, landing, run_date, full_resolution, lock)
+                    f"another night is running on this warehouse: {holder}; nothing was changed")
+        yield lock
     finally:
-        lock.close()  # closing the session releases the lock, also after a crash
+        lock.close()
+
+
+def run_night(dsn: str, landing: Path, run_date: date, *,
+              full_resolution: bool | None = None) -> NightSummary:
+    """The whole night in this process, in the DAG's order, holding the night lock."""
+    with night_lock(dsn) as lock:
+        return _run_night_steps(dsn, landing, run_date, full_resolution, lock)
 
 
 def _run_night_steps(dsn: str, landing: Path, run_date: date, full_resolution: bool | None,
