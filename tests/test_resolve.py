@@ -498,7 +498,7 @@ def test_night_job_dumps_a_class_archive_that_drivers_then_map(
     """The first nightly spark-submit keeps the classes its driver loaded, and a spark-submit
     driver started with -Xshare:on (the JVM refuses to start unless it maps the archive)
     maps them. A truncated archive (HotSpot dies of SIGBUS on one) is never used; a dump
-    abandoned a day ago is removed."""
+    abandoned a day ago and another JDK's archive unread for a week are removed."""
     from xinyong.night import run_spark_job
     from xinyong.platform import ensure_java
     from xinyong.resolve import session
@@ -519,6 +519,12 @@ def test_night_job_dumps_a_class_archive_that_drivers_then_map(
     recent.write_bytes(b"\0")  # another night's driver may be writing it now
     day_old = time.time() - session.ABANDONED_DUMP_SECONDS - 60
     os.utime(abandoned, (day_old, day_old))
+    superseded, still_read = (session.local_dir() / f"driver-classes-{other}-1000.jsa"
+                              for other in ("0000000000000000", "ffffffffffffffff"))  # other JDKs
+    for other_archive in (superseded, still_read):
+        other_archive.write_bytes(b"\0" * 1000)
+    week_old = time.time() - session.UNUSED_ARCHIVE_SECONDS - 60
+    os.utime(superseded, (week_old, week_old))
 
     mentions, prior = night_inputs["night_1"]
     counts = run_spark_job(Path(mentions), Path(prior), tmp_path / "out", 1)
@@ -529,6 +535,7 @@ def test_night_job_dumps_a_class_archive_that_drivers_then_map(
         assert archive is None  # no base archive to extend: the nights run without one
         return
     assert archive is not None and archive != truncated
+    assert not superseded.exists() and still_read.exists()  # the dump removed an upgrade's leftover
     assert archive.stat().st_size == int(archive.stem.rsplit("-", 1)[-1]) > 10_000_000
     assert "Archive" not in (session.driver_java_options("yarn") or "")  # a cluster's driver: none
 

