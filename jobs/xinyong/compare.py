@@ -86,8 +86,7 @@ def resolve_both(dsn: str, truth_dir: Path, *,
 
     Returns ``mentions``, ``spark_session_seconds`` (not counted in our job's time) and
     ``results`` (one row per tool: seconds cold and warm, and the scores; both tools are
-    deterministic, so every run links alike). Needs Splink
-    (``splink_missing``).
+    deterministic, so every run links alike). Needs Splink (``splink_missing``).
     """
     from xinyong.night import PRIOR_LINK_SCHEMA, export_mentions
     from xinyong.platform import ensure_java

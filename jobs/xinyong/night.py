@@ -648,8 +648,8 @@ def night_lock(dsn: str, *, shared: bool = False) -> Iterator[psycopg2.extension
     try:
         lock.autocommit = True
         with lock.cursor() as cursor:
-            take = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
-            cursor.execute(f"select {take}(%s)", (_NIGHT_LOCK,))
+            cursor.execute("select pg_try_advisory_lock_shared(%s)" if shared
+                           else "select pg_try_advisory_lock(%s)", (_NIGHT_LOCK,))
             if not cursor.fetchone()[0]:
                 cursor.execute(
                     "select coalesce(string_agg(distinct application_name || ' (pid ' || pid"

@@ -112,7 +112,10 @@ def _remove_stale_archives(key: str) -> None:
     installation sharing the local dir keeps its archive as long as it reads it."""
     now = time.time()
     for path in local_dir().glob("driver-classes-*"):
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # kept or removed by another driver meanwhile
+            continue
         abandoned = path.suffix == ".part" and now - stat.st_mtime > ABANDONED_DUMP_SECONDS
         superseded = (path.suffix == ".jsa" and not path.name.startswith(f"driver-classes-{key}-")
                       and now - max(stat.st_atime, stat.st_mtime) > UNUSED_ARCHIVE_SECONDS)
