@@ -28,14 +28,6 @@ from xinyong import evaluate
 SPLINK_THRESHOLDS = (0.9, 0.5)  # Splink's customary threshold, and the best on generated data
 
 
-def _keyed(clusters: Mapping[str, str]) -> dict[evaluate.RecordKey, str]:
-    keyed: dict[evaluate.RecordKey, str] = {}
-    for mention_id, cluster in clusters.items():
-        agency, feed, record_id = mention_id.split("|", 2)
-        keyed[(agency, feed, record_id)] = cluster
-    return keyed
-
-
 def _row(tool: str, seconds: list[float], report: Mapping[str, Any]) -> dict[str, Any]:
     scores = report["scores"]
     return {"tool": tool, "seconds": round(seconds[0], 1),
@@ -47,7 +39,7 @@ def _row(tool: str, seconds: list[float], report: Mapping[str, Any]) -> dict[str
 
 def _read_clusters(path: Path, cluster_column: str) -> dict[evaluate.RecordKey, str]:
     table = pq.read_table(path, columns=["mention_id", cluster_column])
-    return _keyed(dict(zip(table.column("mention_id").to_pylist(),
+    return evaluate.by_record_key(dict(zip(table.column("mention_id").to_pylist(),
                            table.column(cluster_column).to_pylist(), strict=True)))
 
 

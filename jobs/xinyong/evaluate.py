@@ -56,6 +56,16 @@ Cells = Counter[tuple[str, str]]
 FeedCells = Counter[tuple[str, str, str]]
 
 
+def by_record_key(clusters: Mapping[str, str]) -> dict[RecordKey, str]:
+    """A resolver's clusters keyed by mention id ("agency|feed|record_id", the record id may
+    itself hold "|") as clusters keyed by (agency, feed, record_id)."""
+    keyed: dict[RecordKey, str] = {}
+    for mention_id, cluster in clusters.items():
+        agency, feed, record_id = mention_id.split("|", 2)
+        keyed[(agency, feed, record_id)] = cluster
+    return keyed
+
+
 def score(predicted: Mapping[RecordKey, str], truth: Mapping[RecordKey, str],
           only: Iterable[RecordKey] | None = None) -> Scores:
     """Score the records present in both mappings (optionally restricted to ``only``)."""

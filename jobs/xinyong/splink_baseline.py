@@ -188,7 +188,7 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Resolve ``--runs`` times in this process (the first run is cold, later ones warm) and print
     one JSON object: the seconds of each run, counts, and the scores when ``--truth`` is given."""
-    from xinyong.evaluate import read_truth, score
+    from xinyong.evaluate import by_record_key, read_truth, score
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--mentions", type=Path, required=True, help="mentions Parquet file")
@@ -214,12 +214,9 @@ def main(argv: list[str] | None = None) -> None:
         pq.write_table(pa.table({"mention_id": list(run.clusters), "cluster": list(run.clusters.values())}),
                        args.clusters_out)
     if args.truth:
-        predicted = {}
-        for mention_id, cluster in run.clusters.items():
-            agency, feed, record_id = mention_id.split("|", 2)
-            predicted[(agency, feed, record_id)] = cluster
-        summary.update(score(predicted, read_truth(args.truth)).as_dict())
+        summary.update(score(by_record_key(run.clusters), read_truth(args.truth)).as_dict())
     print(json.dumps(summary))  # one line: the last of stdout
+
 
 if __name__ == "__main__":
     main()
