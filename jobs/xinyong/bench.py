@@ -536,7 +536,8 @@ def markdown(result: dict[str, Any]) -> str:
         lines += ["", f"Splink baseline skipped: {splink['skipped'].rstrip('.')}."]
     else:
         ours, theirs = splink["ours"], splink["splink"]
-        lines.append(f"| resolution from scratch of {splink['mentions']:,} live mentions: xinyong (Spark)"
+        lines.append(f"| resolution from scratch of {splink['mentions']:,} live mentions: xinyong (Spark,"
+                     f" to its links written; whole job {ours['whole_job_seconds'][0]} s)"
                      f" vs {theirs['tool']} | {ours['seconds']} | {theirs['seconds']}"
                      f" | {_cell(splink['ratio'])} |")
         lines += ["", f"Pairwise F1: xinyong {ours['pairwise_f1']:.5f}, Splink {theirs['pairwise_f1']:.5f};"
