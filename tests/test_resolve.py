@@ -20,6 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from xinyong.ids import org_check_char, regno_check_digit, uscc_check_char
 from xinyong.names import core_name, normalize_name
+from xinyong.night import PRIOR_LINK_SCHEMA
 from xinyong.resolve import Settings, connected_components, resolve, run_job
 from xinyong.resolve.session import QUICK_JIT
 
@@ -477,6 +478,39 @@ def test_stable_ids_merge_and_split(nights: dict[str, Any]) -> None:
         "mentions": 11, "enterprises": 5, "new_ids": 2, "next_id": 7, "merges": 1,
         "splits": 1, "largest_cluster": 3, "dropped_keys": 0,
     }
+
+
+def test_a_delta_night_relinks_a_corrected_record_without_moving_the_records_it_now_matches(
+    spark: SparkSession, nights: dict[str, Any]
+) -> None:
+    """P2, linked to P on night 1, is corrected to say what Q3 says (Q's name and tax number):
+    the two are now one signature whose prior links disagree. The delta night links it again:
+    P2 joins Q, and Q3, unchanged, stays with Q (it followed P2's older link before)."""
+    base = nights["base"]
+    prior = write_parquet(base / "prior_delta.parquet", read_output(base / "out_1", "links"),
+                          PRIOR_LINK_SCHEMA)
+    q3 = next(m for m in NIGHT_1 if m["mention_id"] == "ltax|vat|Q3")
+    corrected = [{**q3, "mention_id": "ltax|vat|P2", "record_id": "P2"} if m["mention_id"] == "ltax|vat|P2"
+                 else m for m in NIGHT_1]
+    mentions = write_parquet(base / "mentions_delta.parquet", corrected, MENTION_SCHEMA)
+    counts = run_job(spark, mentions, prior, str(base / "out_delta"), nights["counts"][0]["next_id"],
+                     incremental=True)
+    links = {r["mention_id"]: r for r in read_output(base / "out_delta", "links")}
+    assert clusters(list(links.values())) == {
+        eid(1): {"aic|reg|P1"},
+        eid(2): {"aic|reg|Q1", "ltax|vat|Q3", "ltax|vat|P2"},
+        eid(3): NIGHT_1_CLUSTERS[eid(3)],
+        eid(4): {"stat|x|Q2"},
+    }
+    # Linked again, not carried over: P2's rule and evidence are now Q3's, naming Q's code.
+    p2, q3_link = links["ltax|vat|P2"], links["ltax|vat|Q3"]
+    assert (p2["rule"], p2["evidence"]) == (q3_link["rule"], q3_link["evidence"])
+    assert ORG_Q in p2["evidence"] and ORG_P not in p2["evidence"]
+    # Recorded as a full night records a record moving: E2 now holds a record E1 held.
+    assert [tuple(r.values()) for r in read_output(base / "out_delta", "id_changes")] == [
+        (eid(2), "split_from", eid(1))]
+    assert (counts["incremental"], counts["new_ids"]) == (1, 0)
+    assert 0 < counts["signatures_linked"] < counts["signatures"]  # the others kept their links
 
 
 def test_spark_submit_and_partition_independence(
