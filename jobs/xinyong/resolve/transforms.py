@@ -1009,14 +1009,16 @@ def resolve(
     settled_untouched: DataFrame | None = None
     if incremental:
         prior = mention_signature.join(prior_links, "mention_id")
-        # A signature is settled when its linked mentions agree on their link. They may not: a
-        # corrected record (op U) now alike to another enterprise's records still holds the link
-        # of what it said before. Such a signature is linked again, as a fresh one is, rather
-        # than following whichever prior link sorts first.
-        link = F.struct("enterprise_id", "rule", "evidence")
+        # A signature is settled when its linked mentions agree on their enterprise. They may
+        # not: a corrected record (op U) now alike to another enterprise's records still holds
+        # the link of what it said before. Such a signature is linked again, as a fresh one is,
+        # rather than following whichever prior link sorts first. (Mentions of one enterprise
+        # may differ in rule or evidence, e.g. the date a judgment named a former name: those
+        # keep the first, as linking them again apart from the rest could only split them.)
         settled = prior.groupBy("signature").agg(
-            F.min(link).alias("link"), F.max(link).alias("other_link")
-        ).where(F.col("link").eqNullSafe(F.col("other_link"))).select(
+            F.min(F.struct("enterprise_id", "rule", "evidence")).alias("link"),
+            F.max("enterprise_id").alias("last_enterprise_id"),
+        ).where(F.col("link.enterprise_id") == F.col("last_enterprise_id")).select(
             "signature", "link.enterprise_id", "link.rule", "link.evidence").localCheckpoint()
         fresh = all_rows.join(settled, "signature", "left_anti")
         touched = touched_signatures(all_rows, fresh, settled).localCheckpoint()
