@@ -364,6 +364,28 @@ def _branch_keyed(name: Column) -> Column:
     return F.when(name.isNotNull(), F.concat_ws("|", F.when(F.col("is_branch"), "B").otherwise("H"), name))
 
 
+def _branch_heads(mentions: DataFrame) -> DataFrame:
+    """(mention_id, is_branch, name_norm, head): branches with the head office's name their
+    name begins with."""
+    return mentions.where(F.col("is_branch") & F.col("name_norm").isNotNull()).select(
+        "mention_id", "is_branch", "name_norm",
+        F.regexp_extract("name_norm", _HEAD_OF_BRANCH, 1).alias("head"),
+    ).where(F.col("head") != "")
+
+
+def _renamed_branch_names(branches: DataFrame, renames_from: DataFrame) -> DataFrame:
+    """(mention_id, value): the name key of each branch in ``branches`` named after a former
+    name of its head office, under the head office's current name, as the name changes in
+    ``renames_from`` say (沈阳旧名…有限公司和平分公司 → 沈阳新名…有限公司和平分公司)."""
+    renames = renames_from.where(
+        F.col("former_name_norm").isNotNull() & F.col("name_norm").isNotNull()
+    ).select(F.col("former_name_norm").alias("head"), F.col("name_norm").alias("renamed_head")).distinct()
+    return _branch_heads(branches).join(renames, "head").select(
+        "mention_id",
+        _branch_keyed(F.concat(
+            "renamed_head", F.expr("substring(name_norm, length(head) + 1)"))).alias("value"))
+
+
 def name_keys(mentions: DataFrame, clusters: DataFrame) -> DataFrame:
     """(cluster, value, source): every normalised name a cluster carries, current or former.
 
@@ -377,17 +399,8 @@ def name_keys(mentions: DataFrame, clusters: DataFrame) -> DataFrame:
     former = mentions.where(F.col("former_name_norm").isNotNull()).select(
         "mention_id", _branch_keyed(F.col("former_name_norm")).alias("value"),
         F.lit("former_name").alias("source"))
-    renames = mentions.where(F.col("former_name_norm").isNotNull() & F.col("name_norm").isNotNull()).select(
-        F.col("former_name_norm").alias("head"), F.col("name_norm").alias("renamed_head")).distinct()
-    branch_heads = mentions.where(F.col("is_branch") & F.col("name_norm").isNotNull()).select(
-        "mention_id", "is_branch", "name_norm",
-        F.regexp_extract("name_norm", _HEAD_OF_BRANCH, 1).alias("head"),
-    ).where(F.col("head") != "")
-    renamed_branches = branch_heads.join(renames, "head").select(
-        "mention_id",
-        _branch_keyed(F.concat(
-            "renamed_head", F.expr("substring(name_norm, length(head) + 1)"))).alias("value"),
-        F.lit("former_name").alias("source"))
+    renamed_branches = _renamed_branch_names(mentions, mentions).withColumn(
+        "source", F.lit("former_name"))
     return (
         current.unionByName(former).unionByName(renamed_branches)
         .join(clusters.select("mention_id", "cluster"), "mention_id")
@@ -966,7 +979,14 @@ def touched_signatures(rows: DataFrame, fresh: DataFrame, settled: DataFrame) ->
             F.col("mention_id").alias("signature"), "kind", "value")
         return names.unionByName(codes)
 
-    fresh_keys = keys(fresh).select("kind", "value").distinct()
+    # A fresh branch named after its head office's former name is linked through the head
+    # office's name change to the branch under the current name: both enterprises are touched.
+    head_office_names = _branch_heads(fresh).withColumn("is_branch", F.lit(False)).select(
+        "mention_id", _branch_keyed(F.col("head")).alias("value"))
+    renamed_branch_names = _renamed_branch_names(fresh, rows)
+    fresh_keys = keys(fresh).select("kind", "value").unionByName(
+        head_office_names.unionByName(renamed_branch_names).select(F.lit("name").alias("kind"), "value")
+    ).distinct()
     neighbours = keys(rows).join(fresh_keys, ["kind", "value"]).select("signature").distinct()
     enterprises = neighbours.join(settled, "signature").select("enterprise_id").distinct()
     return (
