@@ -513,30 +513,33 @@ def test_a_delta_night_relinks_a_corrected_record_without_moving_the_records_it_
     assert 0 < counts["signatures_linked"] < counts["signatures"]  # the others kept their links
 
 
+@pytest.mark.parametrize("new_record", ["aic|chg|H2", "court|jud|J1#0"])
 def test_a_delta_night_links_a_branch_named_after_its_head_offices_former_name(
-    spark: SparkSession, tmp_path: Path
+    spark: SparkSession, tmp_path: Path, new_record: str
 ) -> None:
-    """A new judgment names a branch after its head office's former name: the delta night must
-    link it again with the branch under the current name (through the head office's name
-    change), as a full night does, though their names share no 字号 block."""
+    """A judgment names a branch after its head office's former name; the name change says
+    so. Whichever of the two arrives on a delta night, the night must link the judgment with the
+    branch under the current name, as a full night does, though their names share no 字号
+    block (before the name change arrives, the judgment is an enterprise of its own)."""
     org_h, org_b = org_code("51234567"), org_code("52234567")
-    settled = [
+    records = [
         mention("aic|reg|H1", "营口林中科技有限公司", rank=0, uscc=uscc_code(org_h)),
         mention("aic|chg|H2", "营口林中科技有限公司", rank=0, uscc=uscc_code(org_h),
                 former_name="营口骏万科技有限公司", named_on=date(2015, 3, 1)),
         mention("aic|reg|B1", "营口林中科技有限公司开原分公司", rank=0, is_branch=True,
                 uscc=uscc_code(org_b)),
+        mention("court|jud|J1#0", "营口骏万科技有限公司开原分公司", rank=5, is_branch=True,
+                named_on=date(2014, 2, 2)),
     ]
-    judgment = mention("court|jud|J1#0", "营口骏万科技有限公司开原分公司", rank=5, is_branch=True,
-                       named_on=date(2014, 2, 2))
-    prior = [{"mention_id": m["mention_id"], "enterprise_id": eid(1 if m["record_id"].startswith("H") else 2),
-              "rule": "uscc", "evidence": "{}"} for m in settled]
-    mentions = write_parquet(tmp_path / "mentions.parquet", [*settled, judgment], MENTION_SCHEMA)
+    prior_ids = {"aic|reg|H1": eid(1), "aic|chg|H2": eid(1), "aic|reg|B1": eid(2), "court|jud|J1#0": eid(3)}
+    prior = [{"mention_id": m, "enterprise_id": e, "rule": "uscc", "evidence": "{}"}
+             for m, e in prior_ids.items() if m != new_record]
+    mentions = write_parquet(tmp_path / "mentions.parquet", records, MENTION_SCHEMA)
     prior_path = write_parquet(tmp_path / "prior.parquet", prior, PRIOR_LINK_SCHEMA)
     results = {}
     for incremental in (True, False):
         out = tmp_path / f"out_{incremental}"
-        run_job(spark, mentions, prior_path, str(out), 3, incremental=incremental)
+        run_job(spark, mentions, prior_path, str(out), 4, incremental=incremental)
         results[incremental] = clusters(read_output(out, "links"))
     assert results[True] == results[False] == {
         eid(1): {"aic|reg|H1", "aic|chg|H2"},

@@ -977,16 +977,28 @@ def touched_signatures(rows: DataFrame, fresh: DataFrame, settled: DataFrame) ->
             "signature", F.lit("name").alias("kind"), "value")
         codes = code_key_edges(frame.withColumn("mention_id", F.col("signature"))).select(
             F.col("mention_id").alias("signature"), "kind", "value")
-        return names.unionByName(codes)
+        # A branch named after a head office's name, former or current, is linked to the other
+        # through the head office's name change (name_keys), whose names it does not share.
+        heads = _branch_heads(frame).select(  # a signature row's mention_id is its signature
+            F.col("mention_id").alias("signature"), F.lit("head_office").alias("kind"),
+            F.col("head").alias("value"))
+        return names.unionByName(codes).unionByName(heads)
 
-    # A fresh branch named after its head office's former name is linked through the head
-    # office's name change to the branch under the current name: both enterprises are touched.
-    head_office_names = _branch_heads(fresh).withColumn("is_branch", F.lit(False)).select(
-        "mention_id", _branch_keyed(F.col("head")).alias("value"))
-    renamed_branch_names = _renamed_branch_names(fresh, rows)
-    fresh_keys = keys(fresh).select("kind", "value").unionByName(
-        head_office_names.unionByName(renamed_branch_names).select(F.lit("name").alias("kind"), "value")
-    ).distinct()
+    # A fresh branch touches the head office it is named after (its name changes) and the
+    # branch under the head office's current name; a fresh name change touches the branches
+    # named after either name.
+    head_office_names = fresh.select("signature", F.explode(F.array("name_norm", "former_name_norm"))
+                                     .alias("value")).where(F.col("value").isNotNull())
+    fresh_keys = keys(fresh).unionByName(
+        head_office_names.select("signature", F.lit("head_office").alias("kind"), "value")
+    ).unionByName(
+        _branch_heads(fresh).withColumn("is_branch", F.lit(False)).select(
+            F.col("mention_id").alias("signature"), F.lit("name").alias("kind"),
+            _branch_keyed(F.col("head")).alias("value"))
+    ).unionByName(
+        _renamed_branch_names(fresh, rows).select(
+            F.col("mention_id").alias("signature"), F.lit("name").alias("kind"), "value")
+    ).select("kind", "value").distinct()
     neighbours = keys(rows).join(fresh_keys, ["kind", "value"]).select("signature").distinct()
     enterprises = neighbours.join(settled, "signature").select("enterprise_id").distinct()
     return (
