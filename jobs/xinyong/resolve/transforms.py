@@ -985,8 +985,8 @@ def touched_signatures(rows: DataFrame, fresh: DataFrame, settled: DataFrame) ->
         return names.unionByName(codes).unionByName(heads)
 
     # A fresh branch touches the head office it is named after (its name changes) and the
-    # branch under the head office's current name; a fresh name change touches the branches
-    # named after either name.
+    # branch under the head office's current name; a fresh record touches the branches named
+    # after its name, and a fresh name change those named after either name.
     head_office_names = fresh.select("signature", F.explode(F.array("name_norm", "former_name_norm"))
                                      .alias("value")).where(F.col("value").isNotNull())
     fresh_keys = keys(fresh).unionByName(
