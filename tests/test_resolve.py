@@ -536,15 +536,15 @@ def test_a_delta_night_links_a_branch_named_after_its_head_offices_former_name(
              for m, e in prior_ids.items() if m != new_record]
     mentions = write_parquet(tmp_path / "mentions.parquet", records, MENTION_SCHEMA)
     prior_path = write_parquet(tmp_path / "prior.parquet", prior, PRIOR_LINK_SCHEMA)
-    results = {}
-    for incremental in (True, False):
+    # A full night links all records alike whichever is new: it is run once, beside the first case.
+    modes = (True, False) if new_record == "aic|chg|H2" else (True,)
+    for incremental in modes:
         out = tmp_path / f"out_{incremental}"
         run_job(spark, mentions, prior_path, str(out), 4, incremental=incremental)
-        results[incremental] = clusters(read_output(out, "links"))
-    assert results[True] == results[False] == {
-        eid(1): {"aic|reg|H1", "aic|chg|H2"},
-        eid(2): {"aic|reg|B1", "court|jud|J1#0"},
-    }
+        assert clusters(read_output(out, "links")) == {
+            eid(1): {"aic|reg|H1", "aic|chg|H2"},
+            eid(2): {"aic|reg|B1", "court|jud|J1#0"},
+        }, f"incremental={incremental}"
 
 
 def test_spark_submit_and_partition_independence(
