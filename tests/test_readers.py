@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from xinyong.feeds import readers
 from xinyong.feeds.readers import read_rows, scan_file
 
 from .landing import REGISTRATION_HEADER, csv_file, registration
@@ -86,6 +87,27 @@ def test_xml_broken_and_truncated_elements_are_isolated(tmp_path):
     assert rows[0].values["TotalValue@currency"] == "USD"
     assert rows[1].error.startswith("unparseable XML") and rows[3].error
     assert rows[2].line_no == 5
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 20])
+def test_xml_read_in_chunks_of_any_size_gives_the_same_rows(tmp_path, monkeypatch, chunk):
+    """Elements, their line numbers and the broken ones do not depend on where the reader's
+    chunks end (an element or its closing tag cut between two reads)."""
+    text = ('<?xml version="1.0" encoding="UTF-8"?>\n<Declarations>\n'
+            + "".join(DECL.format(id=f"D{i}") for i in range(1, 6))
+            + '<Declaration id="D6" op="I"><EntryId>6</Entry></Declaration>\n\n'
+            + '<Declaration id="D7" op="I"><EntryId>7</EntryId>\n'  # never closed
+            + DECL.format(id="D8") + DECL.format(id="D9")[:50])
+    path = _write(tmp_path, text.encode(), "d.xml")
+    monkeypatch.setattr(readers, "_CHUNK", chunk)
+    rows = list(read_rows(path, "xml", "utf-8"))
+    assert [((r.values or {}).get("id"), r.line_no, r.error is None) for r in rows] == [
+        ("D1", 3, True), ("D2", 4, True), ("D3", 5, True), ("D4", 6, True), ("D5", 7, True),
+        (None, 8, False), (None, 10, False), ("D8", 11, True), (None, 12, False)]
+    assert rows[6].error == "Declaration element is not closed"
+    assert rows[-1].error == "truncated Declaration element"
+    assert [r.raw for r in rows[:5]] == [DECL.format(id=f"D{i}").rstrip("\n") for i in range(1, 6)]
+    assert rows[6].raw.rstrip() == '<Declaration id="D7" op="I"><EntryId>7</EntryId>'
 
 
 def test_undecodable_bytes_stay_in_the_row(tmp_path):

@@ -91,5 +91,6 @@ def trade_key(core: str | None) -> str | None:
     return core[:2] if core and len(core) >= 2 else None
 
 
+@lru_cache(maxsize=1_000_000)  # called for every record; names recur across an enterprise's records
 def is_branch_name(name: str | None) -> bool:
     return bool(name) and any(marker in name for marker in _BRANCH_MARKERS)  # type: ignore[operator]

@@ -30,10 +30,17 @@ def is_null(raw: str | None) -> bool:
 
 def clean_text(raw: str | None) -> str | None:
     """Trim and turn null spellings into None; the text itself is kept as delivered."""
-    if is_null(raw):
+    if raw is None:
         return None
-    assert raw is not None
-    return raw.strip()
+    text = raw.strip()
+    return None if text in NULL_SPELLINGS else text
+
+
+def _nfkc(text: str) -> str:
+    """Full-width digits and signs as ASCII. ASCII text is its own NFKC form, and most
+    delivered values are ASCII, so they skip the Unicode tables (one call per value of tens
+    of millions)."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
 def parse_date(raw: str | None) -> date | None:
@@ -41,7 +48,7 @@ def parse_date(raw: str | None) -> date | None:
     if is_null(raw):
         return None
     assert raw is not None
-    text = unicodedata.normalize("NFKC", raw).strip()
+    text = _nfkc(raw).strip()
     text = text.split(" ")[0].split("T")[0]  # a trailing time of day carries nothing we use
     for pattern in _DATE_PATTERNS:
         match = pattern.match(text)
@@ -56,7 +63,7 @@ def parse_period(raw: str | None) -> str | None:
     if is_null(raw):
         return None
     assert raw is not None
-    text = unicodedata.normalize("NFKC", raw).strip()
+    text = _nfkc(raw).strip()
     match = _PERIOD.match(text)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise ValueError(f"unreadable tax period {raw!r}")
@@ -68,7 +75,7 @@ def parse_amount(raw: str | None) -> Decimal | None:
     if is_null(raw):
         return None
     assert raw is not None
-    text = _AMOUNT_NOISE.sub("", unicodedata.normalize("NFKC", raw))
+    text = _AMOUNT_NOISE.sub("", _nfkc(raw))
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -82,7 +89,7 @@ def parse_int(raw: str | None) -> int | None:
     if is_null(raw):
         return None
     assert raw is not None
-    text = unicodedata.normalize("NFKC", raw).strip()
+    text = _nfkc(raw).strip()
     if not re.fullmatch(r"[+-]?\d+", text):
         raise ValueError(f"unreadable integer {raw!r}")
     return int(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from xinyong.ids import CodeKind
@@ -92,6 +93,13 @@ class Feed:
     @property
     def feed(self) -> str:
         return self.file.rsplit(".", 1)[0]
+
+    @cached_property
+    def known_sources(self) -> frozenset[str]:
+        """The delivered keys the spec reads (an XML child's parent too); the rest are extra.
+        Cached on the instance: hashing a spec per record cost as much as parsing a field."""
+        sources = {f.source.split("@")[0] for f in self.fields} | {f.source for f in self.fields}
+        return frozenset(sources | {self.key, self.op})
 
     def field_by_name(self, name: str) -> Field:
         for f in self.fields:

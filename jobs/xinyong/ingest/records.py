@@ -8,10 +8,9 @@ reason instead of rows; a single unreadable value only becomes null with a note 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from typing import Any
 
 from xinyong import ids, values
@@ -22,12 +21,6 @@ from xinyong.pii import protect_id_number
 from xinyong.warehouse.schema import MENTION_COLUMNS
 
 OPS = frozenset({"I", "U", "D"})
-_PARSERS = {
-    "date": values.parse_date,
-    "amount": values.parse_amount,
-    "int": values.parse_int,
-    "period": values.parse_period,
-}
 
 
 @dataclass
@@ -56,9 +49,8 @@ def parse_record(feed: Feed, raw: RawRow) -> Parsed:
     issues: dict[str, str] = {}
     codes: dict[str, ids.Code | None] = {}
     for f in feed.fields:
-        delivered = raw.values.get(f.source)
-        columns += _field_values(f, delivered, typed, issues, codes)
-    known = _known_sources(feed)
+        columns += _READERS.get(f.type, _read_text)(f, raw.values.get(f.source), typed, issues, codes)
+    known = feed.known_sources
     extra = {k: v for k, v in raw.values.items() if k not in known}
 
     mentions = (feed.mentions(record_key, typed) if feed.mentions
@@ -75,38 +67,64 @@ def parse_record(feed: Feed, raw: RawRow) -> Parsed:
     return Parsed(rows, None, record_key, op)
 
 
-def _field_values(f: Field, delivered: Any, typed: dict[str, Any], issues: dict[str, str],
-                  codes: dict[str, ids.Code | None]) -> list[Any]:
-    if f.type == "json":
-        typed[f.name] = delivered
-        return [None if delivered is None else json.dumps(delivered, ensure_ascii=False)]
+FieldReader = Callable[
+    [Field, Any, dict[str, Any], dict[str, str], dict[str, "ids.Code | None"]], list[Any]]
+
+
+def _read_json(f: Field, delivered: Any, typed: dict[str, Any], issues: dict[str, str],
+               codes: dict[str, ids.Code | None]) -> list[Any]:
+    typed[f.name] = delivered
+    return [None if delivered is None else json.dumps(delivered, ensure_ascii=False)]
+
+
+def _read_code(f: Field, delivered: Any, typed: dict[str, Any], issues: dict[str, str],
+               codes: dict[str, ids.Code | None]) -> list[Any]:
     text = _text(delivered)
-    if f.type == "code":
-        code = ids.classify(text, f.codes)
-        codes[f.name] = code
-        typed[f.name] = code
-        if code is None:
-            return [text, None, None, None]
-        return [text, code.cleaned, code.kind, code.valid]
-    if f.type == "person_id":
-        return list(protect_id_number(text))
-    parser = _PARSERS.get(f.type)
-    if parser is None:
-        typed[f.name] = text
-        return [text]
-    try:
-        value = parser(text)
-    except ValueError:
-        issues[f.name] = text or ""
-        value = None
-    typed[f.name] = value
-    return [value]
+    code = ids.classify(text, f.codes)
+    codes[f.name] = code
+    typed[f.name] = code
+    if code is None:
+        return [text, None, None, None]
+    return [text, code.cleaned, code.kind, code.valid]
 
 
-@cache
-def _known_sources(feed: Feed) -> frozenset[str]:
-    sources = {f.source.split("@")[0] for f in feed.fields} | {f.source for f in feed.fields}
-    return frozenset(sources | {feed.key, feed.op})
+def _read_person_id(f: Field, delivered: Any, typed: dict[str, Any], issues: dict[str, str],
+                    codes: dict[str, ids.Code | None]) -> list[Any]:
+    return list(protect_id_number(_text(delivered)))
+
+
+def _read_text(f: Field, delivered: Any, typed: dict[str, Any], issues: dict[str, str],
+               codes: dict[str, ids.Code | None]) -> list[Any]:
+    text = typed[f.name] = _text(delivered)
+    return [text]
+
+
+def _read_parsed(parser: Callable[[str | None], Any]) -> FieldReader:
+    """A typed value; an unreadable one becomes null with the delivered text in ``issues``."""
+    def read(f: Field, delivered: Any, typed: dict[str, Any], issues: dict[str, str],
+             codes: dict[str, ids.Code | None]) -> list[Any]:
+        text = _text(delivered)
+        try:
+            value = parser(text)
+        except ValueError:
+            issues[f.name] = text or ""
+            value = None
+        typed[f.name] = value
+        return [value]
+    return read
+
+
+# A field's columns by its type (a dict lookup per field: this runs for every delivered value).
+_READERS: dict[str, FieldReader] = {
+    "json": _read_json,
+    "code": _read_code,
+    "person_id": _read_person_id,
+    "text": _read_text,
+    "date": _read_parsed(values.parse_date),
+    "amount": _read_parsed(values.parse_amount),
+    "int": _read_parsed(values.parse_int),
+    "period": _read_parsed(values.parse_period),
+}
 
 
 def _default_mention(feed: Feed, record_key: str, typed: Mapping[str, Any],
@@ -168,7 +186,8 @@ def _text(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         value = str(value)
-    value = value.replace("\x00", "")
+    if "\x00" in value:
+        value = value.replace("\x00", "")
     return values.clean_text(value)
 
 
