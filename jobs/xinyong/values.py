@@ -10,6 +10,7 @@ import re
 import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 NULL_SPELLINGS = frozenset({"", "无", "/", "-", "NULL", "null", "Null", "NONE", "None", "N/A", "—", "－"})
 
@@ -43,6 +44,7 @@ def _nfkc(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
+@lru_cache(maxsize=100_000)  # a feed's dates are a few thousand distinct days
 def parse_date(raw: str | None) -> date | None:
     """Dates as YYYY-MM-DD, YYYYMMDD, YYYY/M/D or YYYY年M月D日 (full-width digits too)."""
     if is_null(raw):
@@ -58,6 +60,7 @@ def parse_date(raw: str | None) -> date | None:
     raise ValueError(f"unreadable date {raw!r}")
 
 
+@lru_cache(maxsize=10_000)
 def parse_period(raw: str | None) -> str | None:
     """A tax period YYYYMM (also YYYY-MM), returned as YYYYMM."""
     if is_null(raw):
