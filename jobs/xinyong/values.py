@@ -26,7 +26,7 @@ _AMOUNT_NOISE = re.compile(r"[,，\s元¥￥]")
 
 
 def is_null(raw: str | None) -> bool:
-    return raw is None or raw.strip() in NULL_SPELLINGS
+    return clean_text(raw) is None
 
 
 def clean_text(raw: str | None) -> str | None:
