@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 import pytest
 from hypothesis import assume, given, settings
@@ -120,6 +122,33 @@ def test_any_finite_decimal_round_trips(amount):
 def test_non_amounts_raise(raw):
     with pytest.raises(ValueError):
         values.parse_amount(raw)
+
+
+def _amount_read_after_cleaning(raw: str) -> tuple[str, str | None]:
+    """parse_amount's reading of any text by its long way round: nulls, NFKC, the noise
+    (separators, spaces, currency) removed, then Decimal; as (outcome, digits written)."""
+    if values.is_null(raw):
+        return "null", None
+    try:
+        amount = Decimal(re.sub(r"[,，\s元¥￥]", "", unicodedata.normalize("NFKC", raw)))
+    except InvalidOperation:
+        return "error", None
+    return ("value", str(amount)) if amount.is_finite() else ("error", None)
+
+
+@settings(max_examples=500)
+@given(st.one_of(ANY_TEXT, st.decimals(allow_nan=True).map(str),
+                 st.tuples(SPACES, st.decimals(allow_nan=False, allow_infinity=False), SPACES)
+                 .map(lambda t: f"{t[0]}{t[1]}{t[2]}")))
+def test_an_amount_read_directly_is_read_as_the_long_way_round_would(raw):
+    # parse_amount tries Decimal on the text as delivered first: it must never accept what the
+    # cleaning would read otherwise, nor write the digits differently (they go to the CSV as str).
+    try:
+        parsed = values.parse_amount(raw)
+        outcome = ("null", None) if parsed is None else ("value", str(parsed))
+    except ValueError:
+        outcome = ("error", None)
+    assert outcome == _amount_read_after_cleaning(raw)
 
 
 @settings(max_examples=300)

@@ -75,6 +75,12 @@ def parse_period(raw: str | None) -> str | None:
 
 def parse_amount(raw: str | None) -> Decimal | None:
     """Amounts with thousands separators, full-width digits or a currency sign."""
+    try:  # most amounts are plain numbers, which Decimal reads as they are
+        value = Decimal(raw)  # type: ignore[arg-type]
+        if value.is_finite():
+            return value
+    except (InvalidOperation, TypeError):
+        pass
     if is_null(raw):
         return None
     assert raw is not None

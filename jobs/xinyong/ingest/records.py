@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from xinyong import ids, values
@@ -51,7 +52,9 @@ def parse_record(feed: Feed, raw: RawRow) -> Parsed:
     for f in feed.fields:
         columns += _READERS.get(f.type, _read_text)(f, raw.values.get(f.source), typed, issues, codes)
     known = feed.known_sources
-    extra = {k: v for k, v in raw.values.items() if k not in known}
+    # Most records hold exactly the known columns: a set test on the keys' view, not a dict.
+    extra = {} if raw.values.keys() <= known else {
+        k: v for k, v in raw.values.items() if k not in known}
 
     mentions = (feed.mentions(record_key, typed) if feed.mentions
                 else [_default_mention(feed, record_key, typed, raw.values)])
@@ -146,13 +149,20 @@ def _mention_columns(mention: Mention, codes: Mapping[str, ids.Code | None],
     """ent_* columns: the valid codes of the record by kind, whatever column they came in,
     the name's normal forms, the first code too damaged to be a key (weak evidence) and the
     date the record names the enterprise as of."""
-    empty = [None] * len(MENTION_COLUMNS)
     if mention.name is None and not codes:
-        return empty
+        return [None] * len(MENTION_COLUMNS)
+    found = (*codes.values(), *(ids.classify(raw, kinds) for raw, kinds in mention.codes))
+    return [*_identity_columns(mention.name, found, mention.is_branch_hint, mention.legal_rep,
+                               mention.former_name), named_on]
+
+
+@lru_cache(maxsize=1 << 18)  # an enterprise's name and codes recur in all its records
+def _identity_columns(name: str | None, found: tuple[ids.Code | None, ...], is_branch_hint: bool,
+                      legal_rep: str | None, former_name: str | None) -> tuple[Any, ...]:
+    """The ent_* columns but the date (``_mention_columns``)."""
     by_kind: dict[str, str] = {}
     derived_org: str | None = None
     weak_code: str | None = None
-    found = list(codes.values()) + [ids.classify(raw, kinds) for raw, kinds in mention.codes]
     for code in found:
         if code is None or code.kind is None or code.cleaned is None:
             continue
@@ -161,30 +171,29 @@ def _mention_columns(mention: Mention, codes: Mapping[str, ids.Code | None],
             continue
         by_kind.setdefault(code.kind, code.cleaned)
         derived_org = derived_org or code.org
-    if mention.name is None and not by_kind:
-        return empty
-    name_norm = normalize_name(mention.name)
-    return [
-        mention.name,
+    if name is None and not by_kind:
+        return (None,) * (len(MENTION_COLUMNS) - 1)
+    name_norm = normalize_name(name)
+    return (
+        name,
         name_norm,
         by_kind.get("uscc"),
         by_kind.get("org") or derived_org,
         by_kind.get("regno"),
         by_kind.get("taxno"),
         by_kind.get("customs"),
-        mention.is_branch_hint or is_branch_name(mention.name),
-        mention.legal_rep,
+        is_branch_hint or is_branch_name(name),
+        legal_rep,
         core_name(name_norm),
-        normalize_name(mention.former_name),
+        normalize_name(former_name),
         weak_code,
-        named_on,
-    ]
+    )
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
+    if value.__class__ is not str:  # rare: None, or a JSON number
+        if value is None:
+            return None
         value = str(value)
     if "\x00" in value:
         value = value.replace("\x00", "")
