@@ -110,6 +110,15 @@ USCC_V, USCC_W = uscc_code(org_code("15345678")), uscc_code(org_code("16345678")
 NAME_Z = "沈阳子物流有限公司"
 USCC_Q, USCC_Z, USCC_M, USCC_N = (
     uscc_code(org_code(body)) for body in ("17345678", "18345678", "19345678", "20345678"))
+# S (founded 2002) and U (2006) both hold the name 沈阳卯钢结构有限公司 once normalised, spelled
+# apart by their registers: 卯钢结构(沈阳)有限责任公司 and 沈阳卯钢结构有限公司.
+SPELLING_S, SPELLING_U = "卯钢结构(沈阳)有限责任公司", "沈阳卯钢结构有限公司"
+ORG_S = org_code("21345678")
+USCC_S, USCC_U = uscc_code(ORG_S), uscc_code(org_code("23345678"))
+# P (2011) and O (2012) both registered as 沈阳辰化工有限责任公司: no spelling tells them apart.
+NAME_P = "沈阳辰化工有限责任公司"
+ORG_O = org_code("24345678")
+USCC_P, USCC_O = uscc_code(org_code("25345678")), uscc_code(ORG_O)
 
 SCENARIO = [
     mention("aic|reg|A1", NAME_A, rank=0, uscc=USCC_A, regno=REGNO_A),
@@ -284,6 +293,48 @@ def test_rules_and_evidence(scenario: dict[str, Any]) -> None:
         "name_dated", {"codes": {}, "by_name": {"name": NAME_Z, "named_on": "2015-06-01"}})
     assert evidence["zprice|pv|M2"] == ("name_fuzzy", {"codes": {}, "by_name": {
         "name": "寅物流", "matched_name": "大连寅物流有限公司", "score": 100.0}})
+
+
+# Two enterprises holding one name once normalised, at one time: a dated record's spelling of it.
+SPELLING_SCENARIO = [
+    # A 2017 judgment spelling the name as S's register does (but for its full-width brackets)
+    # is S's: all S's records spell it so, 1 of U's 12 (another agency's slip). One spelled as
+    # neither register does stays alone.
+    mention("zzaic|reg|S1", SPELLING_S, rank=0, uscc=USCC_S, founded_on=date(2002, 3, 18)),
+    *(mention(f"zztax|vat|S2{i}", SPELLING_S, rank=3, taxno=taxno_code(ORG_S)) for i in range(10)),
+    mention("zzaic|reg|U1", SPELLING_U, rank=0, uscc=USCC_U, founded_on=date(2006, 12, 1)),
+    *(mention(f"zztax|vat|U2{i}", SPELLING_U, rank=3, uscc=USCC_U) for i in range(10)),
+    mention("zzqual|lic|U3", SPELLING_S, rank=3, uscc=USCC_U),
+    mention("zzcourt|case|S3", "卯钢结构（沈阳）有限责任公司", rank=5, named_on=date(2017, 4, 9)),
+    mention("zzcourt|case|U4", "沈阳卯钢结构有限责任公司", rank=5, named_on=date(2017, 4, 9)),
+    # Spelled as both register it: alone, though most records so spelled are O's.
+    mention("zzaic|reg|P1", NAME_P, rank=0, uscc=USCC_P, founded_on=date(2011, 3, 12)),
+    *(mention(f"zzqual|lic|P3{i}", NAME_P, rank=3, uscc=USCC_P) for i in range(3)),
+    mention("zzaic|reg|O1", NAME_P, rank=0, uscc=USCC_O, founded_on=date(2012, 1, 20)),
+    *(mention(f"zztax|vat|O2{i}", NAME_P, rank=3, taxno=taxno_code(ORG_O)) for i in range(10)),
+    mention("zzcourt|case|P2", NAME_P, rank=5, named_on=date(2018, 6, 11)),
+]
+
+
+def test_a_dated_record_spelled_as_one_of_the_names_holders_spells_it_is_theirs(
+    spark: SparkSession,
+) -> None:
+    empty_prior = spark.createDataFrame([], "mention_id string, enterprise_id string")
+    result = resolve(mentions_df(spark, SPELLING_SCENARIO), empty_prior, next_id=1)
+    links = {r["mention_id"]: r.asDict() for r in result.links.collect()}
+    assert clusters(list(links.values())) == {
+        eid(1): {"zzaic|reg|O1", *(f"zztax|vat|O2{i}" for i in range(10))},
+        eid(2): {"zzaic|reg|P1", *(f"zzqual|lic|P3{i}" for i in range(3))},
+        eid(3): {"zzaic|reg|S1", "zzcourt|case|S3", *(f"zztax|vat|S2{i}" for i in range(10))},
+        eid(4): {"zzaic|reg|U1", "zzqual|lic|U3", *(f"zztax|vat|U2{i}" for i in range(10))},
+        eid(5): {"zzcourt|case|P2"},
+        eid(6): {"zzcourt|case|U4"},
+    }
+    evidence = {m: (link["rule"], json.loads(link["evidence"])) for m, link in links.items()}
+    assert evidence["zzcourt|case|S3"] == ("name_dated", {"codes": {}, "by_name": {
+        "name": "沈阳卯钢结构有限公司", "named_on": "2017-04-09", "spelling": SPELLING_S}})
+    assert evidence["zzcourt|case|U4"] == ("singleton", {})
+    assert evidence["zzcourt|case|P2"] == ("singleton", {})
 
 
 def test_conflicting_and_overused_keys_are_dropped_and_reported(

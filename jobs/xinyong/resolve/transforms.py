@@ -74,6 +74,11 @@ WEAK_CODE_CONTRADICTS = -20.0
 # away in 2016; a 2026 record of 骏万餐饮管理 means 鞍山骏万), or all before it was founded. Not
 # the dates of name changes: agencies write a record dated before a change under the new name.
 OUTSIDE_LIFETIME = -10.0
+# Several enterprises held a name at a record's date: the record's spelling of it decides when
+# it is how one of them mostly spells that name (this share of its records under the name or
+# more) and how each other one seldom does (this share or less: other agencies' slips).
+OWN_SPELLING = 0.5
+OTHERS_SPELLING = 0.1
 _LEADING_CITY = "^(" + "|".join(sorted(CITIES, key=len, reverse=True)) + ")"
 
 MENTION_COLUMNS = (
@@ -652,14 +657,26 @@ def name_periods(members: DataFrame) -> DataFrame:
     )
 
 
+def _spelling(name: Column) -> Column:
+    """A name as delivered but for bracket width and spaces: how a record spells it, which
+    ``normalize_name`` does not tell apart (有限公司 / 有限责任公司, the place moved)."""
+    return F.regexp_replace(F.translate(name, "（）", "()"), r"\s+", "")
+
+
 def attach_by_dated_name(members: DataFrame) -> DataFrame:
-    """(group, target, name, named_on) for groups without a register code whose exact name
-    was held by several enterprises, but at the record's date by exactly one.
+    """(group, target, name, named_on, spelling) for groups without a register code whose
+    exact name was held by several enterprises, but at the record's date by exactly one, or
+    by several of which one spells it as the record does.
 
     When a name was held: ``name_periods``. 大连鼎博物业管理有限公司 cited by a 2016 judgment is the
-    enterprise that held that name in 2016, not the one that gave it up in 2008. A group
-    joins only when all its dated mentions point to one enterprise; a branch's name key
-    never matches a head office's. ``members``: as ``group_members``.
+    enterprise that held that name in 2016, not the one that gave it up in 2008. Names alike
+    once normalised may be two enterprises' names at one time (大连三顺广告有限公司 and 大连三顺
+    广告有限责任公司): then the one whose records under that name mostly spell it as the query
+    does (``OWN_SPELLING``), when the others' seldom do (``OTHERS_SPELLING``), is taken, and
+    ``spelling`` says so (null when one enterprise held the name). A group joins only when
+    all its dated mentions point to one enterprise, or by spelling to one that held the name
+    at each of their dates; a branch's name key never matches a head office's. ``members``:
+    as ``group_members``.
     """
     periods = name_periods(members)
     shared = periods.groupBy("key").agg(F.count("*").alias("holders")).where(F.col("holders") > 1)
@@ -667,18 +684,43 @@ def attach_by_dated_name(members: DataFrame) -> DataFrame:
         F.col("group").alias("target"), "key", "held_since", "held_until")
     queries = members.where(
         ~F.col("anchored") & F.col("named_on").isNotNull() & F.col("name_norm").isNotNull()
-    ).select("group", _branch_keyed(F.col("name_norm")).alias("key"), "named_on")
+    ).select("group", _branch_keyed(F.col("name_norm")).alias("key"), "named_on",
+             _spelling(F.col("name")).alias("spelling")).distinct()
     at_the_time = (F.col("held_since").isNull() | (F.col("held_since") <= F.col("named_on"))) & (
         F.col("held_until").isNull() | (F.col("named_on") < F.col("held_until")))
-    candidates = queries.join(held, "key").where(at_the_time)
-    return candidates.groupBy("group").agg(
-        F.count_distinct("target").alias("targets"),
-        F.min("target").alias("target"),
+    weight = F.col("weight") if "weight" in members.columns else F.lit(1)
+    holders = members.where(F.col("anchored") & F.col("name").isNotNull()).select(
+        F.col("group").alias("target"), _branch_keyed(F.col("name_norm")).alias("key"),
+        _spelling(F.col("name")).alias("spelling"), weight.alias("weight"))
+    # How each enterprise spells each of its names: the share of its records under the name
+    # spelled each way.
+    spellings = holders.groupBy("target", "key", "spelling").agg(F.sum("weight").alias("spelled")).join(
+        holders.groupBy("target", "key").agg(F.sum("weight").alias("named")), ["target", "key"],
+    ).select("target", "key", "spelling", (F.col("spelled") / F.col("named")).alias("share"))
+    candidates = queries.join(held, "key").where(at_the_time).join(
+        spellings, ["target", "key", "spelling"], "left").withColumn("share", F.coalesce("share", F.lit(0.0)))
+    per_target = candidates.groupBy("group", "target").agg(
+        F.count("*").alias("dated"),  # the group's dated mentions the target held the name at
+        F.min("share").alias("share"),
+        F.max_by("spelling", "share").alias("spelling"),
         F.min(F.struct("named_on", "key")).alias("first"),
-    ).where(F.col("targets") == 1).select(
-        "group", "target",
-        F.substring_index(F.col("first.key"), "|", -1).alias("name"),
-        F.col("first.named_on").cast("string").alias("named_on"),
+    )
+    per_group = queries.groupBy("group").agg(F.count("*").alias("dated_mentions"))
+    best = per_target.join(per_group, "group").groupBy("group").agg(
+        F.count("*").alias("targets"),
+        F.try_element_at(F.sort_array(F.collect_list("share"), asc=False), F.lit(2))
+        .alias("runner_up_share"),
+        F.max_by(F.struct("target", "dated", "share", "spelling", "first", "dated_mentions"),
+                 F.struct("share", "target")).alias("best"),
+    )
+    one_holder = F.col("targets") == 1
+    spelled_so = (F.col("best.share") >= OWN_SPELLING) & (F.col("runner_up_share") <= OTHERS_SPELLING)
+    held_at_each_date = F.col("best.dated") == F.col("best.dated_mentions")
+    return best.where(one_holder | (spelled_so & held_at_each_date)).select(
+        "group", F.col("best.target").alias("target"),
+        F.substring_index(F.col("best.first.key"), "|", -1).alias("name"),
+        F.col("best.first.named_on").cast("string").alias("named_on"),
+        F.when(~one_holder, F.col("best.spelling")).alias("spelling"),
     )
 
 
@@ -719,7 +761,7 @@ def link_mentions(
         F.when(F.col("target").isNotNull(), F.lit("name_dated")).otherwise(F.col("name_rule"))
         .alias("name_rule"),
         F.coalesce("dated_name", "name").alias("name"),
-        "named_on",
+        "named_on", "spelling",
     ).localCheckpoint()
     moved = F.col("target").isNotNull()
     members = members.join(dated.select("group", "target"), "group", "left").select(
@@ -732,7 +774,7 @@ def link_mentions(
     name_evidence = F.when(F.col("target").isNotNull(), F.to_json(F.struct(
         F.col("fuzzy_name").alias("name"), "matched_name", "score", "legal_rep", "weak_code",
         "spelled_alike",
-    ))).when(F.col("name_rule").isNotNull(), F.to_json(F.struct("name", "named_on")))
+    ))).when(F.col("name_rule").isNotNull(), F.to_json(F.struct("name", "named_on", "spelling")))
     shares_code = F.col("rule") != "singleton"
     rule = (
         F.when(shares_code, F.col("rule"))
