@@ -130,7 +130,7 @@ def _amount_read_after_cleaning(raw: str) -> tuple[str, str | None]:
     if values.is_null(raw):
         return "null", None
     try:
-        amount = Decimal(re.sub(r"[,，\s元¥￥]", "", unicodedata.normalize("NFKC", raw)))
+        amount = Decimal(values._AMOUNT_NOISE.sub("", unicodedata.normalize("NFKC", raw)))
     except InvalidOperation:
         return "error", None
     return ("value", str(amount)) if amount.is_finite() else ("error", None)

@@ -76,11 +76,11 @@ def parse_period(raw: str | None) -> str | None:
 def parse_amount(raw: str | None) -> Decimal | None:
     """Amounts with thousands separators, full-width digits or a currency sign."""
     try:  # most amounts are plain numbers, which Decimal reads as they are
-        value = Decimal(raw)  # type: ignore[arg-type]
-        if value.is_finite():
-            return value
+        as_delivered: Decimal | None = Decimal(raw)  # type: ignore[arg-type]
     except (InvalidOperation, TypeError):
-        pass
+        as_delivered = None
+    if as_delivered is not None and as_delivered.is_finite():
+        return as_delivered
     if is_null(raw):
         return None
     assert raw is not None

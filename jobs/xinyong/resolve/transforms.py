@@ -694,9 +694,9 @@ def attach_by_dated_name(members: DataFrame) -> DataFrame:
         _spelling(F.col("name")).alias("spelling"), weight.alias("weight"))
     # How each enterprise spells each of its names: the share of its records under the name
     # spelled each way.
-    spellings = holders.groupBy("target", "key", "spelling").agg(F.sum("weight").alias("spelled")).join(
-        holders.groupBy("target", "key").agg(F.sum("weight").alias("named")), ["target", "key"],
-    ).select("target", "key", "spelling", (F.col("spelled") / F.col("named")).alias("share"))
+    spelled = holders.groupBy("target", "key", "spelling").agg(F.sum("weight").alias("spelled"))
+    named = F.sum("spelled").over(Window.partitionBy("target", "key"))
+    spellings = spelled.select("target", "key", "spelling", (F.col("spelled") / named).alias("share"))
     candidates = queries.join(held, "key").where(at_the_time).join(
         spellings, ["target", "key", "spelling"], "left").withColumn("share", F.coalesce("share", F.lit(0.0)))
     per_target = candidates.groupBy("group", "target").agg(
