@@ -19,6 +19,8 @@ from xinyong.warehouse.migrate import sql_dir
 STAGES = ["prepare", "ingest", "validate", "resolve", "audit", "publish"]
 LOOKUPS = 5
 AUDIT_RUNS = 2
+RESOLVE_STEPS = ["export_mentions", "export_prior_links", "spark_job", "copy_links", "index_links",
+                 "analyze", "audit_summaries", "store_enterprises"]
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +56,18 @@ def test_the_json_has_every_stage_of_both_nights_with_time_rows_and_memory(bench
     assert written["nights"]["first"]["incremental"] == 0
     assert written["nights"]["delta"]["incremental"] == 1
     assert written["nights"]["delta"]["rows_delivered"] < written["nights"]["first"]["rows_delivered"]
+    # The resolve stage by step: each part of it timed, within the stage's own wall time.
+    for night in ("first", "delta"):
+        numbers = written["nights"][night]
+        steps = numbers["resolve_steps"]
+        warehouse_steps = [s for s in steps if not s.startswith("spark: ")]
+        assert warehouse_steps == RESOLVE_STEPS, night
+        assert {"spark: signatures", "spark: names", "spark: golden_record_and_write"} <= set(steps)
+        assert all(seconds >= 0 for seconds in steps.values()), night
+        assert steps["spark_job"] > 0 and steps["copy_links"] > 0, night
+        assert sum(steps[s] for s in warehouse_steps) <= numbers["stages"]["resolve"]["seconds"], night
+        assert sum(v for s, v in steps.items() if s.startswith("spark: ")) <= steps["spark_job"], night
+    assert "↳ spark job" in (bench["out"] / "scale-0.0005.md").read_text(encoding="utf-8")
     # The resolution stage runs spark-submit: its JVM (a child process) is what peaks.
     resolve = written["nights"]["first"]["stages"]["resolve"]
     assert resolve["peak_process_mib"] > written["nights"]["first"]["stages"]["ingest"]["peak_process_mib"]

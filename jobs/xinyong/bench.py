@@ -265,7 +265,16 @@ def _night(summary: NightSummary, memory: MemorySampler) -> dict[str, Any]:
                       "load_seconds": sum(f["load_seconds"] for f in files),
                       "rows_loaded": sum(f["rows_loaded"] for f in files)},
             "audit_findings": sum(summary.audits.values()),
-            "stages": stages, **memory.peak(begin, begin + total)}
+            "stages": stages, "resolve_steps": _resolve_steps(summary.resolution),
+            **memory.peak(begin, begin + total)}
+
+
+def _resolve_steps(resolution: dict[str, Any]) -> dict[str, float]:
+    """The resolve stage's wall time by step, the Spark job's own steps ("spark: ...")
+    after it; ``seconds_to_links`` is a running total, not a step."""
+    spark = {f"spark: {key.removeprefix('seconds_')}": value for key, value in resolution.items()
+             if key.startswith("seconds_") and key != "seconds_to_links"}
+    return {**resolution.get("steps", {}), **spark}
 
 
 # --- baselines -------------------------------------------------------------------------------
@@ -509,6 +518,9 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(f"| {label} | {STAGE_LABELS.get(stage, stage)} | {s['seconds']:.2f}"
                          f" | {_cell(s['rows'])} | {_cell(s['rows_per_s'])}"
                          f" | {_cell(s['peak_process_mib'])} | {_cell(s['peak_tree_mib'])} |")
+            if stage == "resolve":
+                for step, seconds in numbers.get("resolve_steps", {}).items():
+                    lines.append(f"| {label} | ↳ {step.replace('_', ' ')} | {seconds:.2f} | — | — | — | — |")
             if stage == "ingest":
                 for part in ("parse", "load"):
                     seconds = numbers["files"][f"{part}_seconds"]

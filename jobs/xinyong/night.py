@@ -164,16 +164,20 @@ def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None,
     """Export live mentions, run the Spark job, store its links as a new unpublished run.
 
     The job is incremental when a run was published before, unless ``full`` (default:
-    ``full_resolution_due``)."""
+    ``full_resolution_due``). ``steps`` in the result: the stage's wall time step by step
+    (exports, the Spark job, each part of storing its results), also kept in the run's stats."""
     started = time.monotonic()
     discard_unpublished_runs(dsn)
     exchange_root = Path(os.environ.get("XINYONG_EXCHANGE_DIR", tempfile.gettempdir()))
     exchange_root.mkdir(parents=True, exist_ok=True)
+    steps: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="xinyong-resolve-", dir=exchange_root) as tmp:
         exchange = Path(work_dir or tmp)
         with transaction(dsn) as conn, conn.cursor() as cursor:
-            mentions = export_mentions(cursor, exchange / "mentions.parquet")
-            export_links(cursor, exchange / "prior_links.parquet")
+            with timed_step(steps, "export_mentions"):
+                mentions = export_mentions(cursor, exchange / "mentions.parquet")
+            with timed_step(steps, "export_prior_links"):
+                export_links(cursor, exchange / "prior_links.parquet")
             cursor.execute("select count(*) from credit.published")
             published_before = cursor.fetchone()[0] > 0
             cursor.execute(
@@ -182,35 +186,56 @@ def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None,
             next_id = int(cursor.fetchone()[0])
         incremental = published_before and not (
             full if full is not None else full_resolution_due(run_date))
-        stats = run_spark_job(exchange / "mentions.parquet", exchange / "prior_links.parquet",
-                              exchange / "out", next_id, incremental=incremental)
+        with timed_step(steps, "spark_job"):
+            stats = run_spark_job(exchange / "mentions.parquet", exchange / "prior_links.parquet",
+                                  exchange / "out", next_id, incremental=incremental)
         with transaction(dsn) as conn, conn.cursor() as cursor:
             cursor.execute(
                 "insert into resolve.night_run (run_date, status, stats) values (%s, 'resolved', %s)"
                 " returning run_id", (run_date, json.dumps(stats)))
             run_id = int(cursor.fetchone()[0])
-            _store_resolution(cursor, exchange / "out", run_id, run_date)
-    stats.update(run_id=run_id, mentions=mentions, seconds=round(time.monotonic() - started, 1))
+            _store_resolution(cursor, exchange / "out", run_id, run_date, steps)
+            cursor.execute("update resolve.night_run set stats = stats || %s where run_id = %s",
+                           (json.dumps({"steps": steps}), run_id))
+    log.info("resolution of run %s, seconds by step: %s", run_id,
+             ", ".join(f"{step} {seconds:.1f}" for step, seconds in steps.items()))
+    stats.update(run_id=run_id, mentions=mentions, steps=steps,
+                 seconds=round(time.monotonic() - started, 1))
     return stats
 
 
-def _store_resolution(cursor, out: Path, run_id: int, run_date: date) -> None:
+@contextmanager
+def timed_step(seconds: dict[str, float], step: str) -> Iterator[None]:
+    """Add the wall time of the block to ``seconds[step]``."""
+    started = time.perf_counter()
+    yield
+    seconds[step] = round(seconds.get(step, 0.0) + time.perf_counter() - started, 2)
+
+
+def _store_resolution(cursor, out: Path, run_id: int, run_date: date,
+                      steps: dict[str, float]) -> None:
     # The run's links go into their own table, loaded before it has an index, then attached
     # as the run's partition of resolve.link (which builds its indexes once).
-    partition = create_link_partition(cursor, run_id)
-    parquet_to_table(cursor, out / "links", partition,
-                     ["mention_id", "enterprise_id", "rule", "evidence"], {"run_id": run_id},
-                     reshape=_link_columns)
-    attach_link_partition(cursor, run_id)
-    analyze_stale_tables(cursor)
-    build_audit_summaries(cursor, run_id)  # the enterprises' status is read from them
-    _store_enterprises(cursor, out, run_id)
-    parquet_to_table(cursor, out / "id_changes", sql.Identifier("resolve", "enterprise_id_change"),
-                     ["enterprise_id", "change", "other_enterprise_id"], {"run_id": run_id})
-    cursor.execute(
-        "insert into resolve.enterprise_registry (enterprise_id, first_run_id, issued_on)"
-        " select enterprise_id, %s, %s from resolve.enterprise where run_id = %s"
-        " on conflict (enterprise_id) do nothing", (run_id, run_date, run_id))
+    with timed_step(steps, "copy_links"):
+        partition = create_link_partition(cursor, run_id)
+        parquet_to_table(cursor, out / "links", partition,
+                         ["mention_id", "enterprise_id", "rule", "evidence"], {"run_id": run_id},
+                         reshape=_link_columns)
+    with timed_step(steps, "index_links"):
+        attach_link_partition(cursor, run_id)
+    with timed_step(steps, "analyze"):
+        analyze_stale_tables(cursor)
+    with timed_step(steps, "audit_summaries"):
+        build_audit_summaries(cursor, run_id)  # the enterprises' status is read from them
+    with timed_step(steps, "store_enterprises"):
+        _store_enterprises(cursor, out, run_id)
+        parquet_to_table(cursor, out / "id_changes",
+                         sql.Identifier("resolve", "enterprise_id_change"),
+                         ["enterprise_id", "change", "other_enterprise_id"], {"run_id": run_id})
+        cursor.execute(
+            "insert into resolve.enterprise_registry (enterprise_id, first_run_id, issued_on)"
+            " select enterprise_id, %s, %s from resolve.enterprise where run_id = %s"
+            " on conflict (enterprise_id) do nothing", (run_id, run_date, run_id))
 
 
 def _link_columns(links: pa.Table) -> pa.Table:
