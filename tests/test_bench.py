@@ -82,6 +82,9 @@ def test_the_baselines_give_ratios_or_say_why_not(bench):
     # The target compares loading alone (parse and load are timed apart, file by file).
     assert copy["ratio"] == pytest.approx(copy["load_seconds"] / copy["seconds"], rel=0.05)
     assert copy["ingest_ratio"] == pytest.approx(copy["ingest_seconds"] / copy["seconds"], rel=0.05)
+    logged = baselines["raw_copy_logged"]
+    assert logged["rows"] == copy["rows"] and logged["seconds"] > 0
+    assert logged["ratio"] == pytest.approx(copy["load_seconds"] / logged["seconds"], rel=0.05)
     assert "above --splink-max-scale" in baselines["splink"]["skipped"]
 
 
