@@ -287,41 +287,38 @@ def _resolve_steps(resolution: dict[str, Any]) -> dict[str, float]:
 def _raw_copy_baseline(dsn: str) -> tuple[int, float, float]:
     """COPY the loaded rows out, then time COPY of the same rows into empty tables of the
     loader's staging shape, without indexes: a temporary table (no WAL: the target's
-    baseline) and an ordinary table created beforehand (WAL written, as the loader's is).
+    baseline) and an ordinary table (WAL written, as the loader's is).
     Returns the rows and both times."""
     total_rows = 0
-    seconds = {"temporary": 0.0, "ordinary": 0.0}
-    kinds = {"temporary": sql.SQL("temp table"), "ordinary": sql.SQL("table")}
-    with tempfile.TemporaryDirectory() as scratch:
+    baselines = {"temporary": (sql.SQL("temp table"), sql.Identifier("copy_baseline_temporary")),
+                 "ordinary": (sql.SQL("table"), sql.Identifier("copy_baseline_ordinary"))}
+    seconds = dict.fromkeys(baselines, 0.0)
+    with tempfile.TemporaryDirectory() as scratch, transaction(dsn) as conn, conn.cursor() as cursor:
         for agency, feed in all_feeds():
             table = sql.Identifier("ingest", table_name(agency, feed))
             columns = sql.SQL(", ").join(map(sql.Identifier, staged_columns(feed)))
             dump = Path(scratch) / f"{agency.code}_{feed.feed}.csv"
-            with transaction(dsn) as conn, conn.cursor() as cursor, dump.open("wb") as out:
+            with dump.open("wb") as out:
                 cursor.copy_expert(sql.SQL("copy (select {} from {}) to stdout with (format csv)")
                                    .format(columns, table).as_string(cursor), out)
-            for kind, create_kind in kinds.items():
-                baseline = sql.Identifier("xinyong_copy_baseline")
-                create = sql.SQL("create {} {} as select {} from {} limit 0").format(
-                    create_kind, baseline, columns, table)
-                if kind == "ordinary":
-                    # Committed before the COPY: COPY into a table created in its own
-                    # transaction may skip WAL (wal_level minimal); the loader's never does.
-                    with transaction(dsn) as conn, conn.cursor() as cursor:
-                        cursor.execute(create)
-                with transaction(dsn) as conn, conn.cursor() as cursor:
-                    if kind == "temporary":  # lives in this session only
-                        cursor.execute(create)
-                    with dump.open("rb") as source:
-                        started = time.perf_counter()
-                        cursor.copy_expert(sql.SQL("copy {} ({}) from stdin with (format csv)")
-                                           .format(baseline, columns).as_string(cursor), source)
-                        seconds[kind] += time.perf_counter() - started
-                    if kind == "temporary":
-                        cursor.execute(sql.SQL("select count(distinct (line_no, record_key)) from {}")
-                                       .format(baseline))
-                        total_rows += int(cursor.fetchone()[0])
-                    cursor.execute(sql.SQL("drop table {}").format(baseline))
+            for create, baseline in baselines.values():
+                cursor.execute(sql.SQL("create {} {} as select {} from {} limit 0")
+                               .format(create, baseline, columns, table))
+            # Committed before the COPYs: COPY into a table created in its own transaction may
+            # skip WAL (wal_level minimal); the loader's never does. Temporary tables outlive it.
+            conn.commit()
+            for kind, (_, baseline) in baselines.items():
+                with dump.open("rb") as source:
+                    started = time.perf_counter()
+                    cursor.copy_expert(sql.SQL("copy {} ({}) from stdin with (format csv)")
+                                       .format(baseline, columns).as_string(cursor), source)
+                    seconds[kind] += time.perf_counter() - started
+            cursor.execute(sql.SQL("select count(distinct (line_no, record_key)) from {}")
+                           .format(baselines["temporary"][1]))
+            total_rows += int(cursor.fetchone()[0])
+            for _, baseline in baselines.values():
+                cursor.execute(sql.SQL("drop table {}").format(baseline))
+            conn.commit()
     return total_rows, seconds["temporary"], seconds["ordinary"]
 
 
