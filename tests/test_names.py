@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xinyong.names import core_name, is_branch_name, normalize_name, trade_key
+from xinyong.names import core_name, is_branch_name, normalize_name
 from xinyong.resolve.similarity import PREFIX_SCORE, name_score
 
 FULL = "沈阳华丰科技有限公司"
@@ -63,11 +63,6 @@ def test_empty_names_are_none(raw: str | None) -> None:
 ])
 def test_core_is_trade_name_and_industry(name: str, core: str) -> None:
     assert core_name(normalize_name(name)) == core
-
-
-def test_trade_key_is_the_first_two_characters_of_the_core() -> None:
-    assert trade_key(core_name(normalize_name("大连华丰科技有限公司"))) == "华丰"
-    assert trade_key("华") is None and trade_key(None) is None
 
 
 def test_branch_names() -> None:

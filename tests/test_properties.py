@@ -20,7 +20,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from xinyong import ids, values
-from xinyong.names import core_name, is_branch_name, normalize_name, trade_key
+from xinyong.names import core_name, is_branch_name, normalize_name
 from xinyong.pii import mask_idcard
 
 # Any text, plus the characters deliveries are made of: digits (also full-width), separators,
@@ -253,5 +253,4 @@ def test_mask_shows_at_most_eight_characters(number):
 def test_name_helpers_never_raise(text):
     normal = normalize_name(text)
     core_name(normal)
-    trade_key(core_name(normal)) if normal else None
     assert isinstance(is_branch_name(text), bool)

@@ -8,7 +8,7 @@ name moved into brackets. It never merges different names on purpose.
 organisation form: the trade name (字号) and the industry, 沈阳华丰科技有限公司 → 华丰科技.
 Short and colloquial forms (the price bureau's 当事人) are usually that core, so it is a
 blocking and comparison feature; it is not unique across cities, so it is never a key on
-its own. ``trade_key`` is its first two characters: the 字号 block of fuzzy matching.
+its own (the resolver's fuzzy blocks are cut from it).
 """
 
 from __future__ import annotations
@@ -84,11 +84,6 @@ def core_name(name_norm: str | None) -> str | None:
     if not is_branch_name(core):  # 分公司 is the branch's own part, not a form to strip
         core = _FORM_SUFFIX.sub("", core)
     return core if len(core) >= 2 else name_norm
-
-
-def trade_key(core: str | None) -> str | None:
-    """The blocking key of fuzzy name matching: the first two characters of the core."""
-    return core[:2] if core and len(core) >= 2 else None
 
 
 @lru_cache(maxsize=1_000_000)  # called for every record; names recur across an enterprise's records

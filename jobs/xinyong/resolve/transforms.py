@@ -489,6 +489,43 @@ def _weak_code_pattern(weak: Column) -> Column:
     return F.concat(F.lit("^"), F.regexp_replace(body, ".$", "."), F.lit("$"))
 
 
+def _query_blocks(core: Column) -> Column:
+    """The blocks a name-only query is compared in. A core of three characters or more (a
+    字号, often with some of its industry): its first three, and its first two with its last
+    one, so that one character changed after the first two still leaves a block in common.
+    A core of two (the 字号 alone, 沈阳华丰 for 沈阳华丰科技有限公司): those two."""
+    long_core = F.array(F.concat(F.lit("p:"), F.substring(core, 1, 3)),
+                        F.concat(F.lit("e:"), F.substring(core, 1, 2), F.substring(core, -1, 1)))
+    return F.when(F.length(core) >= 3, long_core).otherwise(
+        F.array(F.concat(F.lit("t:"), F.substring(core, 1, 2))))
+
+
+def _candidate_blocks(core: Column) -> Column:
+    """The blocks an enterprise's name is a candidate in: each kind a query may use."""
+    return F.array(F.concat(F.lit("p:"), F.substring(core, 1, 3)),
+                   F.concat(F.lit("e:"), F.substring(core, 1, 2), F.substring(core, -1, 1)),
+                   F.concat(F.lit("t:"), F.substring(core, 1, 2)))
+
+
+def candidate_pairs(queries: DataFrame, targets: DataFrame) -> DataFrame:
+    """(group, name, name_core, target, matched_name, matched_core): the pairs of a query name
+    and an enterprise name that share a block (``_query_blocks``) and the branch flag.
+
+    Blocks are keyed by more of the name than the 字号's first two characters, which a
+    province's thousands of enterprises of one 字号 share across cities and industries:
+    the pairs grow with the records, not with their square. Both frames have
+    (group, name_norm, name_core, is_branch).
+    """
+    q = queries.select(F.col("group"), F.col("name_norm").alias("name"), "name_core", "is_branch",
+                       F.explode(_query_blocks(F.col("name_core"))).alias("block"))
+    c = targets.select(F.col("group").alias("target"), F.col("name_norm").alias("matched_name"),
+                       F.col("name_core").alias("matched_core"), "is_branch",
+                       F.explode(_candidate_blocks(F.col("name_core"))).alias("block"))
+    # A pair may share two blocks (p: and e:): compared once.
+    return q.join(c, ["block", "is_branch"]).select(
+        "group", "name", "name_core", "target", "matched_name", "matched_core").distinct()
+
+
 def attach_by_fuzzy_name(
     members: DataFrame,
     group_codes: DataFrame,
@@ -501,16 +538,15 @@ def attach_by_fuzzy_name(
     ``members`` are the mentions with their ``group`` and whether it is ``anchored``
     (``group_members``); ``group_codes`` (group, kind, code) the identity codes of each group.
 
-    Candidates share the first two characters of the core name (the 字号 block) and the
-    branch flag. A pair scores its best name similarity (similarity.name_score), +5 when
-    both names start with one city and -10 with two, +5 when a legal representative
-    agrees and -10 when both have some and none agrees, +5 when a damaged code of the
-    query fits a code of the candidate and -20 when it fits none of that kind, +5 when the
-    query's name as delivered (place first or last, organisation form) begins one of the
-    candidate's (沈阳中宏 → 沈阳中宏商贸有限责任公司 rather than 中宏(沈阳)餐饮管理有限公司), -10 when
-    all the query's records are dated after the candidate's registration ended. The best
-    candidate is taken when it reaches ``threshold`` and leads the next by ``margin``;
-    otherwise the group stays as it is.
+    Candidates share a block (``candidate_pairs``) and the branch flag. A pair scores its
+    best name similarity (similarity.name_score), +5 when both names start with one city and
+    -10 with two, +5 when a legal representative agrees and -10 when both have some and none
+    agrees, +5 when a damaged code of the query fits a code of the candidate and -20 when it
+    fits none of that kind, +5 when the query's name as delivered (place first or last,
+    organisation form) begins one of the candidate's (沈阳中宏 → 沈阳中宏商贸有限责任公司 rather than
+    中宏(沈阳)餐饮管理有限公司), -10 when all the query's records are dated after the candidate's
+    registration ended. The best candidate is taken when it reaches ``threshold`` and leads
+    the next by ``margin``; otherwise the group stays as it is.
     """
     from pyspark.sql.functions import pandas_udf
 
@@ -522,20 +558,16 @@ def attach_by_fuzzy_name(
 
         return pd.Series(name_scores(q_norm, q_core, c_norm, c_core), dtype="float64")
 
-    city = F.regexp_extract("name_norm", _LEADING_CITY, 1)
     names = members.where(F.col("name_norm").isNotNull()).select(
         "group", "anchored", "name_norm", F.coalesce("name_core", "name_norm").alias("name_core"),
         "is_branch",
-    ).distinct().withColumn("block", F.substring("name_core", 1, 2)).withColumn("city", city)
-    queries = names.where(~F.col("anchored"))
-    targets = names.where(F.col("anchored"))
-    q, c = queries.alias("q"), targets.alias("c")
-    pairs = q.join(c, (F.col("q.block") == F.col("c.block")) & (F.col("q.is_branch") == F.col("c.is_branch")))
+    ).distinct()
+    pairs = candidate_pairs(names.where(~F.col("anchored")), names.where(F.col("anchored")))
     scored = pairs.select(
-        F.col("q.group").alias("group"), F.col("c.group").alias("target"),
-        F.col("q.name_norm").alias("name"), F.col("c.name_norm").alias("matched_name"),
-        score_names("q.name_norm", "q.name_core", "c.name_norm", "c.name_core").alias("score"),
-        F.col("q.city").alias("city"), F.col("c.city").alias("matched_city"),
+        "group", "target", "name", "matched_name",
+        score_names("name", "name_core", "matched_name", "matched_core").alias("score"),
+        F.regexp_extract("name", _LEADING_CITY, 1).alias("city"),
+        F.regexp_extract("matched_name", _LEADING_CITY, 1).alias("matched_city"),
     )
     best_pair = scored.groupBy("group", "target").agg(
         # The best-scoring pair of names; ties broken by the names themselves (deterministic).
@@ -729,6 +761,7 @@ def link_mentions(
     kept_edges: DataFrame,
     labels: DataFrame,
     settings: Settings = DEFAULT_SETTINGS,
+    lap: Callable[[str], None] = lambda step: None,
 ) -> DataFrame:
     """(mention_id, cluster, rule, evidence) for every mention; cluster = smallest mention_id.
 
@@ -737,9 +770,11 @@ def link_mentions(
     ``name_fuzzy`` when its code cluster was joined by name, else ``singleton``. The
     evidence JSON lists the mention's codes and, when its cluster was joined by name, the
     name (and for fuzzy links the matched name, score and supporting evidence).
+    ``lap`` is called with the name of each step as it ends (the job times them).
     """
     clusters = code_clusters(mentions, kept_edges, labels).localCheckpoint()
     codes = identity_codes(kept_edges, clusters).localCheckpoint()
+    lap("cluster_codes")
     weight = F.col("weight") if "weight" in mentions.columns else F.lit(1)
     weights = clusters.join(mentions.select("mention_id", weight.alias("weight")), "mention_id") \
         .groupBy("cluster").agg(F.sum("weight").alias("weight"))
@@ -752,6 +787,7 @@ def link_mentions(
         F.when(joined, F.col("name_rule")).alias("name_rule"),
         F.when(joined, F.col("name")).alias("name"),
     ).localCheckpoint()
+    lap("names_exact")
     # Read by both name steps; the dated step only moves unanchored groups into anchored ones.
     members = group_members(mentions, grouped, codes_of_groups(codes, grouped)).localCheckpoint()
     dated = attach_by_dated_name(members).withColumnRenamed("name", "dated_name").localCheckpoint()
@@ -763,6 +799,7 @@ def link_mentions(
         F.coalesce("dated_name", "name").alias("name"),
         "named_on", "spelling",
     ).localCheckpoint()
+    lap("names_dated")
     moved = F.col("target").isNotNull()
     members = members.join(dated.select("group", "target"), "group", "left").select(
         *(c for c in members.columns if c not in ("group", "anchored")),
@@ -1008,15 +1045,27 @@ def signatures(mentions: DataFrame) -> DataFrame:
     ).withColumn("mention_id", F.col("signature"))
 
 
+def _blocks_of(frame: DataFrame, blocks: Callable[[Column], Column], kind: str) -> DataFrame:
+    """(signature, kind, value): the fuzzy blocks of each signature's name, branch keyed."""
+    core = F.coalesce("name_core", "name_norm")
+    return frame.where(core.isNotNull()).select(
+        "signature", "is_branch", F.explode(blocks(core)).alias("block"),
+    ).select("signature", F.lit(kind).alias("kind"), _branch_keyed(F.col("block")).alias("value"))
+
+
 def touched_signatures(rows: DataFrame, fresh: DataFrame, settled: DataFrame) -> DataFrame:
     """The signatures a delta night must link again: the fresh ones (never linked) and every
-    signature of an enterprise that shares a code, a name or a 字号 block with one."""
-    def keys(frame: DataFrame) -> DataFrame:
+    signature of an enterprise that shares a code or a name with one, or that may be a fuzzy
+    candidate of one or have one as a candidate (``candidate_pairs``); then every candidate
+    of a name these hold, so that a query the margin left unlinked meets all its rivals."""
+    def keys(frame: DataFrame, *, fresh: bool = False) -> DataFrame:
         names = frame.select("signature", F.explode(F.array(
             _branch_keyed(F.col("name_norm")), _branch_keyed(F.col("former_name_norm")),
-            _branch_keyed(F.substring(F.coalesce("name_core", "name_norm"), 1, 2)),
         )).alias("value")).where(F.col("value").isNotNull()).select(
             "signature", F.lit("name").alias("kind"), "value")
+        # A fresh query meets the candidates in its blocks; a fresh candidate, the queries in its.
+        blocks = _blocks_of(frame, _query_blocks, "fresh_query" if fresh else "fresh_candidate") \
+            .unionByName(_blocks_of(frame, _candidate_blocks, "fresh_candidate" if fresh else "fresh_query"))
         codes = code_key_edges(frame.withColumn("mention_id", F.col("signature"))).select(
             F.col("mention_id").alias("signature"), "kind", "value")
         # A branch named after a head office's name, former or current, is linked to the other
@@ -1024,14 +1073,18 @@ def touched_signatures(rows: DataFrame, fresh: DataFrame, settled: DataFrame) ->
         heads = _branch_heads(frame).select(  # a signature row's mention_id is its signature
             F.col("mention_id").alias("signature"), F.lit("head_office").alias("kind"),
             F.col("head").alias("value"))
-        return names.unionByName(codes).unionByName(heads)
+        return names.unionByName(blocks).unionByName(codes).unionByName(heads)
+
+    def whole_enterprises(signatures: DataFrame) -> DataFrame:
+        enterprises = signatures.join(settled, "signature").select("enterprise_id").distinct()
+        return settled.join(enterprises, "enterprise_id").select("signature")
 
     # A fresh branch touches the head office it is named after (its name changes) and the
     # branch under the head office's current name; a fresh record touches the branches named
     # after its name, and a fresh name change those named after either name.
     head_office_names = fresh.select("signature", F.explode(F.array("name_norm", "former_name_norm"))
                                      .alias("value")).where(F.col("value").isNotNull())
-    fresh_keys = keys(fresh).unionByName(
+    fresh_keys = keys(fresh, fresh=True).unionByName(
         head_office_names.select("signature", F.lit("head_office").alias("kind"), "value")
     ).unionByName(
         _branch_heads(fresh).withColumn("is_branch", F.lit(False)).select(
@@ -1042,12 +1095,11 @@ def touched_signatures(rows: DataFrame, fresh: DataFrame, settled: DataFrame) ->
             F.col("mention_id").alias("signature"), F.lit("name").alias("kind"), "value")
     ).select("kind", "value").distinct()
     neighbours = keys(rows).join(fresh_keys, ["kind", "value"]).select("signature").distinct()
-    enterprises = neighbours.join(settled, "signature").select("enterprise_id").distinct()
-    return (
-        settled.join(enterprises, "enterprise_id").select("signature")
-        .unionByName(fresh.select("signature"))
-        .distinct()
-    )
+    first_hop = whole_enterprises(neighbours).unionByName(fresh.select("signature")).distinct() \
+        .localCheckpoint()
+    asked = _blocks_of(rows.join(first_hop, "signature"), _query_blocks, "block").select("value").distinct()
+    rivals = _blocks_of(rows, _candidate_blocks, "block").join(asked, "value").select("signature")
+    return first_hop.unionByName(whole_enterprises(rivals)).distinct()
 
 
 def resolve(
@@ -1107,9 +1159,9 @@ def resolve(
                                               settings.checkpoint_every, settings.single_task_edges)
     lap("code_clusters")
     # A signature row's mention_id is its signature.
-    signature_clusters = link_mentions(rows, kept_edges, labels, settings) \
+    signature_clusters = link_mentions(rows, kept_edges, labels, settings, lap) \
         .withColumnRenamed("mention_id", "signature").localCheckpoint()
-    lap("names")
+    lap("names_fuzzy")
     cluster_ids, id_changes = assign_enterprise_ids(
         signature_clusters, prior_ids_held(mention_signature, signature_clusters, prior_links), next_id)
     signature_links = signature_clusters.join(cluster_ids, "cluster").localCheckpoint()
