@@ -1,6 +1,10 @@
 """Ingestion against a real PostgreSQL: verification, ops and history, quarantine, reconciliation."""
 
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -252,3 +256,35 @@ def test_agencies_loaded_in_worker_processes_load_what_they_load_one_by_one(
     assert "loaded" in statuses and "rejected" in statuses  # the generated fault night rejects one
     assert all(f["parse_seconds"] > 0 and f["load_seconds"] > 0
                for deliveries in parallel for d in deliveries for f in d["files"])
+
+
+# A parent that starts a loading pool as ingest_all does, prints its worker's pid and waits.
+_POOL_PARENT = """
+import multiprocessing, os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from xinyong.night import start_worker
+with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                         initializer=start_worker, initargs=(30,)) as pool:
+    print(pool.submit(os.getpid).result(), flush=True)
+    pool.submit(time.sleep, 600).result()
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # an exited orphan nobody reaped yet
+
+
+def test_loading_workers_end_when_their_parent_is_killed():
+    parent = subprocess.Popen([sys.executable, "-c", _POOL_PARENT], stdout=subprocess.PIPE, text=True)
+    worker = int(parent.stdout.readline())
+    assert _running(worker)
+    parent.send_signal(signal.SIGKILL)  # no handler runs: the pool cannot stop its worker
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(worker)

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -93,7 +94,7 @@ def ingest_all(dsn: str, landing: Path, run_date: date) -> list[dict[str, Any]]:
     # Spawned, not forked: this process may hold a Spark gateway's or Arrow's threads, and a
     # forked child can hang on a lock one of them held.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_log_like_parent,
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
                              initargs=(logging.getLogger().getEffectiveLevel(),)) as pool:
         loading = {code: pool.submit(ingest, dsn, landing, code, run_date)
                    for code in sorted(codes, key=lambda code: -night_bytes[code])}
@@ -106,8 +107,22 @@ def _night_bytes(landing: Path, agency_code: str, run_date: date) -> int:
     return sum(f.stat().st_size for f in folders[-1].iterdir() if f.is_file()) if folders else 0
 
 
-def _log_like_parent(level: int) -> None:
+def start_worker(level: int) -> None:
+    """A loading worker logs as its parent does and ends with it. A parent killed by a signal
+    cannot stop its pool: the workers would go on parsing for nobody, holding their open
+    transactions, which end (rolled back) when the worker exits."""
     logging.basicConfig(level=level, format=LOG_FORMAT)
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True,
+                     name="exit-when-orphaned").start()
+
+
+ORPHANED_EXIT = 70
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:  # an orphan is adopted by init or a subreaper
+        time.sleep(1.0)
+    os._exit(ORPHANED_EXIT)  # not SystemExit: this thread cannot stop the worker's main thread
 
 
 def validate(dsn: str, run_date: date) -> dict[str, Any]:
