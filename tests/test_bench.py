@@ -30,6 +30,7 @@ def bench(admin_dsn, tmp_path_factory):
     database = f"xinyong_test_bench_{uuid.uuid4().hex[:8]}"
     with pytest.MonkeyPatch.context() as env:
         env.setenv("XINYONG_DOCS_DIR", str(root / "docs"))
+        env.setenv("XINYONG_SPARK_JOB", "spark-submit")  # the nights as production runs them
         # Splink's EM cannot train on a few hundred enterprises: the bench must say it skipped it.
         result = run_bench(0.0005, out, server=admin_dsn, data_root=root / "data", database=database,
                            splink_max_scale=0.0001, lookups=LOOKUPS, audit_runs=AUDIT_RUNS)

@@ -1,6 +1,9 @@
-"""Whole nights end to end: generated deliveries -> `xinyong run` (real PostgreSQL, Spark via
-spark-submit) -> the contract's views, compared with the generator's ground truth; the same
-nights through the real DAG (`dag.test()`) leave the warehouse exactly as the CLI does."""
+"""Whole nights end to end: generated deliveries -> `xinyong run` (real PostgreSQL, the Spark
+job in the tests' local session: conftest) -> the contract's views, compared with the
+generator's ground truth; the same nights through the real DAG (`dag.test()`) leave the
+warehouse exactly as the CLI does. The job through spark-submit writes what it writes in a
+session (test_resolve); the nights test_safety and test_db_faults start as commands, and the
+bench's, go through spark-submit."""
 
 from __future__ import annotations
 

@@ -662,7 +662,7 @@ def test_night_job_dumps_a_class_archive_that_drivers_then_map(
     ensure_java()
     for name, value in {"XINYONG_SPARK_LOCAL_DIR": str(tmp_path / "local"),
                         "XINYONG_SPARK_MASTER": "local[2]", "XINYONG_SPARK_DRIVER_MEMORY": "1g",
-                        "XINYONG_SPARK_SHUFFLE_PARTITIONS": "2"}.items():
+                        "XINYONG_SPARK_SHUFFLE_PARTITIONS": "2", "XINYONG_SPARK_JOB": "spark-submit"}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv(session.CLASS_ARCHIVE_SWITCH, raising=False)
     key = session._archive_key()

@@ -56,10 +56,12 @@ def test_a_second_night_at_once_is_refused_with_a_clear_message(
 
 def start_night(dsn: str, landing: Path, night: str,
                 stderr: IO[str] | int = subprocess.DEVNULL) -> subprocess.Popen:
-    """`xinyong run` in a process group of its own (spark-submit and Spark included)."""
+    """`xinyong run` as an operator runs it, its Spark job through spark-submit, in a process
+    group of its own (spark-submit and Spark included)."""
     return subprocess.Popen(
         [sys.executable, "-m", "xinyong.cli", "run", "--landing", str(landing), "--date", night],
-        env=dict(os.environ, XINYONG_WAREHOUSE_DSN=dsn), start_new_session=True,
+        env=dict(os.environ, XINYONG_WAREHOUSE_DSN=dsn, XINYONG_SPARK_JOB="spark-submit"),
+        start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=stderr)
 
 
