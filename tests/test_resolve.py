@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from xinyong.ids import org_check_char, regno_check_digit, uscc_check_char
 from xinyong.names import core_name, normalize_name
-from xinyong.night import PRIOR_LINK_SCHEMA
+from xinyong.night import PRIOR_LINK_SCHEMA, NightFailed, run_spark_job
 from xinyong.resolve import Settings, connected_components, resolve, run_job
 from xinyong.resolve.session import QUICK_JIT
 from xinyong.resolve.transforms import candidate_pairs
@@ -648,6 +648,24 @@ def test_spark_submit_and_partition_independence(
     print(f"spark-submit run took {elapsed:.1f}s")
 
 
+@pytest.mark.parametrize("mode", ["in-process", "spark-submit"])
+def test_a_spark_job_that_fails_fails_the_night_with_its_error(
+    spark: SparkSession, mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XINYONG_SPARK_JOB", mode)
+    with pytest.raises(NightFailed, match="the Spark resolution job failed") as failed:
+        run_spark_job(tmp_path / "no-mentions", tmp_path / "no-prior", tmp_path / "out", 1)
+    # Spark's own words first: the path it could not read (not the JVM's stack frames).
+    assert "no-mentions" in str(failed.value).splitlines()[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_spark_job_mode_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XINYONG_SPARK_JOB", "yarn-cluster")
+    with pytest.raises(NightFailed, match="XINYONG_SPARK_JOB is 'yarn-cluster'"):
+        run_spark_job(tmp_path / "mentions", tmp_path / "prior", tmp_path / "out", 1)
+
+
 def test_night_job_dumps_a_class_archive_that_drivers_then_map(
     night_inputs: dict[str, tuple[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -655,7 +673,6 @@ def test_night_job_dumps_a_class_archive_that_drivers_then_map(
     driver started with -Xshare:on (the JVM refuses to start unless it maps the archive)
     maps them. A truncated archive (HotSpot dies of SIGBUS on one) is never used; a dump
     abandoned a day ago and another JDK's archive unread for a week are removed."""
-    from xinyong.night import run_spark_job
     from xinyong.platform import ensure_java
     from xinyong.resolve import session
 
