@@ -1058,17 +1058,14 @@ def touched_signatures(rows: DataFrame, fresh: DataFrame, settled: DataFrame) ->
     signature of an enterprise that shares a code or a name with one, or that may be a fuzzy
     candidate of one or have one as a candidate (``candidate_pairs``); then every candidate
     of a name these hold, so that a query the margin left unlinked meets all its rivals."""
-    def keys(frame: DataFrame, candidate_blocks: DataFrame, *, fresh: bool = False) -> DataFrame:
-        """``candidate_blocks``: ``frame``'s (signature, value) of ``_candidate_blocks``."""
+    def keys(frame: DataFrame, *, fresh: bool = False) -> DataFrame:
         names = frame.select("signature", F.explode(F.array(
             _branch_keyed(F.col("name_norm")), _branch_keyed(F.col("former_name_norm")),
         )).alias("value")).where(F.col("value").isNotNull()).select(
             "signature", F.lit("name").alias("kind"), "value")
         # A fresh query meets the candidates in its blocks; a fresh candidate, the queries in its.
-        query_kind, candidate_kind = ("fresh_query", "fresh_candidate") if fresh \
-            else ("fresh_candidate", "fresh_query")
-        blocks = _blocks_of(frame, _query_blocks, query_kind).unionByName(
-            candidate_blocks.select("signature", F.lit(candidate_kind).alias("kind"), "value"))
+        blocks = _blocks_of(frame, _query_blocks, "fresh_query" if fresh else "fresh_candidate") \
+            .unionByName(_blocks_of(frame, _candidate_blocks, "fresh_candidate" if fresh else "fresh_query"))
         codes = code_key_edges(frame.withColumn("mention_id", F.col("signature"))).select(
             F.col("mention_id").alias("signature"), "kind", "value")
         # A branch named after a head office's name, former or current, is linked to the other
@@ -1087,7 +1084,7 @@ def touched_signatures(rows: DataFrame, fresh: DataFrame, settled: DataFrame) ->
     # after its name, and a fresh name change those named after either name.
     head_office_names = fresh.select("signature", F.explode(F.array("name_norm", "former_name_norm"))
                                      .alias("value")).where(F.col("value").isNotNull())
-    fresh_keys = keys(fresh, _blocks_of(fresh, _candidate_blocks, "block"), fresh=True).unionByName(
+    fresh_keys = keys(fresh, fresh=True).unionByName(
         head_office_names.select("signature", F.lit("head_office").alias("kind"), "value")
     ).unionByName(
         _branch_heads(fresh).withColumn("is_branch", F.lit(False)).select(
@@ -1097,14 +1094,11 @@ def touched_signatures(rows: DataFrame, fresh: DataFrame, settled: DataFrame) ->
         _renamed_branch_names(fresh, rows).select(
             F.col("mention_id").alias("signature"), F.lit("name").alias("kind"), "value")
     ).select("kind", "value").distinct()
-    # Read twice (the first hop's keys, then its rivals): exploded once.
-    row_candidate_blocks = _blocks_of(rows, _candidate_blocks, "block").localCheckpoint()
-    neighbours = keys(rows, row_candidate_blocks).join(fresh_keys, ["kind", "value"]) \
-        .select("signature").distinct()
+    neighbours = keys(rows).join(fresh_keys, ["kind", "value"]).select("signature").distinct()
     first_hop = whole_enterprises(neighbours).unionByName(fresh.select("signature")).distinct() \
         .localCheckpoint()
     asked = _blocks_of(rows.join(first_hop, "signature"), _query_blocks, "block").select("value").distinct()
-    rivals = row_candidate_blocks.join(asked, "value").select("signature")
+    rivals = _blocks_of(rows, _candidate_blocks, "block").join(asked, "value").select("signature")
     return first_hop.unionByName(whole_enterprises(rivals)).distinct()
 
 
