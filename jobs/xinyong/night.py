@@ -451,8 +451,7 @@ def _run_in_process(mentions: Path, prior: Path, out: Path, next_id: int, master
     from xinyong.resolve import build_spark, run_job
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # UDF workers import xinyong
-    settings = dict(setting.split("=", 1) for setting in os.environ.get("XINYONG_SPARK_CONF", "").split())
-    spark = build_spark("xinyong-resolve", master, extra_conf=settings)
+    spark = build_spark("xinyong-resolve", master, extra_conf=_spark_conf())
     try:
         return run_job(spark, str(mentions), str(prior), str(out), next_id, incremental=incremental)
     except Exception as exc:  # Spark's errors reach Python as PySpark or Py4J errors
@@ -467,9 +466,20 @@ def _extra_spark_arguments(master: str, dump_classes_to: Path | None) -> list[st
     arguments = []
     if java_options := driver_java_options(master, dump_classes_to=dump_classes_to):
         arguments += ["--driver-java-options", java_options]
-    for setting in os.environ.get("XINYONG_SPARK_CONF", "").split():
-        arguments += ["--conf", setting]
+    for key, value in _spark_conf().items():
+        arguments += ["--conf", f"{key}={value}"]
     return arguments
+
+
+def _spark_conf() -> dict[str, str]:
+    """XINYONG_SPARK_CONF ("key=value key=value") as settings, for either way of running the job."""
+    settings = {}
+    for setting in os.environ.get("XINYONG_SPARK_CONF", "").split():
+        key, equals, value = setting.partition("=")
+        if not equals:
+            raise NightFailed(f"XINYONG_SPARK_CONF holds {setting!r}: expected key=value")
+        settings[key] = value
+    return settings
 
 
 def _package_zip(jobs_dir: Path, where: Path) -> Path:
