@@ -189,10 +189,14 @@ class MemorySampler:
         self.interval = interval
         self.samples: list[tuple[float, int, int]] = []
         self.highest_hwm_kib = 0
+        self._before: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="xinyong-bench-memory", daemon=True)
 
     def __enter__(self) -> MemorySampler:
+        # Processes this one already had (a Spark JVM of its own, in a test session) are not
+        # the run's: only what the run starts is measured beside this process.
+        self._before = set(_process_tree(os.getpid())) - {os.getpid()}
         self._thread.start()
         return self
 
@@ -203,7 +207,8 @@ class MemorySampler:
 
     def _run(self) -> None:
         while True:
-            tree = _process_tree(os.getpid())
+            tree = {pid: memory for pid, memory in _process_tree(os.getpid()).items()
+                    if pid not in self._before}
             if tree:
                 self.samples.append((time.time(), max(rss for rss, _ in tree.values()),
                                      sum(rss for rss, _ in tree.values())))
