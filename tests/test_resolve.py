@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
+from xinyong.compare import ours_in_fresh_process
 from xinyong.ids import org_check_char, regno_check_digit, uscc_check_char
 from xinyong.names import core_name, normalize_name
 from xinyong.night import PRIOR_LINK_SCHEMA, NightFailed, run_spark_job
@@ -646,6 +647,20 @@ def test_spark_submit_and_partition_independence(
         assert read_output(submitted_night_2["out"], name) == read_output(
             nights["base"] / "out_2", name), name
     print(f"spark-submit run took {elapsed:.1f}s")
+
+
+def test_the_comparison_times_our_job_cold_and_warm_in_a_process_of_its_own(
+    nights: dict[str, Any], night_inputs: dict[str, tuple[str, str]], tmp_path: Path
+) -> None:
+    """`evaluate --compare-splink` starts our job in a new process, as it starts Splink: both
+    runs there are timed, and the first writes the links the in-process run wrote."""
+    mentions, prior = night_inputs["night_1"]
+    summary = ours_in_fresh_process(Path(mentions), Path(prior), tmp_path / "ours", runs=2)
+    to_links, whole_job = summary["seconds_by_run"], summary["whole_job_seconds_by_run"]
+    assert len(to_links) == len(whole_job) == 2
+    assert all(0 < links <= whole for links, whole in zip(to_links, whole_job, strict=True))
+    assert summary["session_seconds"] > 0
+    assert read_output(tmp_path / "ours" / "run0", "links") == read_output(nights["base"] / "out_1", "links")
 
 
 @pytest.mark.parametrize("mode", ["in-process", "spark-submit"])

@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--compare-splink", metavar="NAME",
                           help="also resolve the live mentions from scratch with our job and with"
                                " Splink; write bench/results/NAME.{json,md}")
+    evaluate.add_argument("--compare-repeats", type=int, default=None, metavar="N",
+                          help="with --compare-splink: new processes per tool, the medians"
+                               " reported (default 3)")
     evaluate.add_argument("--out", type=Path, default=Path("bench/results"))
     evaluate.set_defaults(handler=_evaluate)
 
@@ -205,6 +208,8 @@ def _status(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from xinyong import evaluate, night
 
+    if args.compare_repeats is not None and (not args.compare_splink or args.compare_repeats < 1):
+        raise SystemExit("xinyong evaluate: --compare-repeats N (N >= 1) goes with --compare-splink")
     dsn = night.warehouse_dsn()
     cells, unmatched = evaluate.warehouse_feed_cells(dsn, args.truth)
     report = evaluate.evaluate_cells(cells, unmatched, evaluate.read_enterprises(args.truth))
@@ -223,10 +228,12 @@ def _evaluate(args: argparse.Namespace) -> int:
             print()
             print(evaluate.format_audits(audits))
     if args.compare_splink:
-        from xinyong.compare import compare, format_table
+        from xinyong.compare import DEFAULT_REPEATS, compare, format_table
 
         print()
-        print(format_table(compare(dsn, args.truth, args.out, name=args.compare_splink)))
+        repeats = args.compare_repeats or DEFAULT_REPEATS
+        print(format_table(compare(dsn, args.truth, args.out, name=args.compare_splink,
+                                   repeats=repeats)))
     return 0
 
 
