@@ -5,7 +5,7 @@ once and resolves them from scratch with the Spark job and with the Splink basel
 (xinyong.splink_baseline; the optional ``bench`` extra) at its default threshold and at a tuned
 one. Each tool runs in a new Python process of its own, twice there: cold (a new JVM for our
 job, a new DuckDB for Splink), then warm. The machine's speed drifts by more than the
-difference being measured (the same cold job: 35 to 46 s within an hour), so the processes are
+difference being measured (the same cold job: 39 to 53 s within an hour), so the processes are
 started ``repeats`` times, the tools taking turns, and the table gives each tool's median with
 the range. It scores each tool once with xinyong.evaluate (both are deterministic) and writes
 a JSON file and a Markdown table with the ratios of the medians.
