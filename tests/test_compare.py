@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from xinyong import cli
 from xinyong.compare import format_table, result_row, time_ratios
 
 SCORES: dict[str, Any] = {"pairwise_precision": 1.0, "pairwise_recall": 0.99, "pairwise_f1": 0.99497,
@@ -51,3 +55,10 @@ def test_repeated_processes_give_each_tool_its_median_and_range() -> None:
 def test_one_process_of_one_run_has_no_warm_time() -> None:
     row = result_row("Splink t0.9", [[25.0]], REPORT)
     assert (row["seconds"], row["warm_seconds"], row["samples"]) == (25.0, None, {"cold": [25.0], "warm": []})
+
+
+@pytest.mark.parametrize("arguments", [["--compare-repeats", "2"],
+                                       ["--compare-splink", "seed7", "--compare-repeats", "0"]])
+def test_repeats_are_refused_without_a_comparison_or_below_one(arguments: list[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="--compare-repeats N"):
+        cli.main(["evaluate", "--truth", str(tmp_path), *arguments])
