@@ -720,8 +720,9 @@ def attach_by_dated_name(members: DataFrame) -> DataFrame:
     at each of their dates; a branch's name key never matches a head office's. ``members``:
     as ``group_members``.
     """
-    holders = F.count("*").over(Window.partitionBy("key"))
-    held = name_periods(members).withColumn("holders", holders).where(F.col("holders") > 1).select(
+    # Only a name several enterprises held needs its dates compared.
+    key_holders = F.count("*").over(Window.partitionBy("key"))
+    held = name_periods(members).withColumn("holders", key_holders).where(F.col("holders") > 1).select(
         F.col("group").alias("target"), "key", "held_since", "held_until")
     queries = members.where(
         ~F.col("anchored") & F.col("named_on").isNotNull() & F.col("name_norm").isNotNull()
