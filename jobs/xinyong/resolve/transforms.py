@@ -580,7 +580,8 @@ def attach_by_fuzzy_name(
 
     # Each side's evidence gathered once per group, so that a pair is judged in two joins
     # (a join and an aggregate per kind of evidence cost ~25 Spark stages more).
-    profiles = _evidence_profiles(members, group_codes)
+    # Checkpointed: each side prunes a different part of it, so that Spark would compute it twice.
+    profiles = _evidence_profiles(members, group_codes).localCheckpoint()
     query = profiles.select([F.col(c).alias(f"q_{c}") for c in profiles.columns])
     target = profiles.select([F.col(c).alias(f"t_{c}") for c in profiles.columns])
     with_sides = best_pair.join(query, F.col("group") == F.col("q_group"), "left") \
