@@ -23,6 +23,12 @@ RESOLVE_STEPS = ["export_mentions", "export_prior_links", "spark_job", "copy_lin
                  "analyze", "audit_summaries", "store_enterprises"]
 
 
+def _within(parts: list[float], whole: float) -> bool:
+    """Parts timed within a whole, each rounded to the hundredth as the night records it: their
+    sum may pass the rounded whole by half a hundredth per number, and no more."""
+    return sum(parts) <= whole + 0.005 * (len(parts) + 1)
+
+
 @pytest.fixture(scope="module")
 def bench(admin_dsn, tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
@@ -68,8 +74,9 @@ def test_the_json_has_every_stage_of_both_nights_with_time_rows_and_memory(bench
         assert spark_steps <= set(steps), night
         assert all(seconds >= 0 for seconds in steps.values()), night
         assert steps["spark_job"] > 0 and steps["copy_links"] > 0, night
-        assert sum(steps[s] for s in warehouse_steps) <= numbers["stages"]["resolve"]["seconds"], night
-        assert sum(v for s, v in steps.items() if s.startswith("spark: ")) <= steps["spark_job"], night
+        assert _within(
+            [steps[s] for s in warehouse_steps], numbers["stages"]["resolve"]["seconds"]), night
+        assert _within([v for s, v in steps.items() if s.startswith("spark: ")], steps["spark_job"]), night
     assert "↳ spark job" in (bench["out"] / "scale-0.0005.md").read_text(encoding="utf-8")
     # The resolution stage runs spark-submit: its JVM (a child process) is what peaks.
     resolve = written["nights"]["first"]["stages"]["resolve"]
