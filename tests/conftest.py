@@ -2,14 +2,14 @@
 
 import os
 
-from xinyong.resolve.session import QUICK_JIT
+from xinyong.resolve.session import LOCAL_DRIVER_OPTIONS
 
 pytest_plugins = ["tests.fixtures_db", "tests.fixtures_spark", "tests.fixtures_airflow",
                   "tests.fixtures_nights"]
 
 # Test data is tiny: a JVM that compiles less and Spark without whole-stage code generation
 # start and finish the per-night spark-submit about a third faster. Production keeps defaults.
-os.environ.setdefault("XINYONG_SPARK_DRIVER_JAVA_OPTIONS", QUICK_JIT)
+os.environ.setdefault("XINYONG_SPARK_DRIVER_JAVA_OPTIONS", LOCAL_DRIVER_OPTIONS)
 os.environ.setdefault("XINYONG_SPARK_CONF", "spark.sql.codegen.wholeStage=false")
 os.environ.setdefault("XINYONG_SPARK_SHUFFLE_PARTITIONS", "2")
 os.environ.setdefault("XINYONG_SPARK_MASTER", "local[2]")

@@ -23,7 +23,7 @@ from xinyong.ids import org_check_char, regno_check_digit, uscc_check_char
 from xinyong.names import core_name, normalize_name
 from xinyong.night import PRIOR_LINK_SCHEMA, NightFailed, run_spark_job
 from xinyong.resolve import Settings, connected_components, resolve, run_job
-from xinyong.resolve.session import QUICK_JIT
+from xinyong.resolve.session import LOCAL_DRIVER_OPTIONS
 from xinyong.resolve.transforms import candidate_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -508,7 +508,7 @@ def submitted_night_2(
     mentions, prior = night_inputs["night_2"]
     command = [
         str(Path(sys.executable).with_name("spark-submit")), "--master", "local[2]",
-        "--driver-java-options", QUICK_JIT,
+        "--driver-java-options", LOCAL_DRIVER_OPTIONS,
         str(ROOT / "jobs/xinyong/resolve/job.py"),
         "--mentions", mentions, "--prior", prior, "--out", str(out), "--next-id", "5",
     ]
@@ -727,7 +727,7 @@ def test_night_job_dumps_a_class_archive_that_drivers_then_map(
     assert archive.stat().st_size == int(archive.stem.rsplit("-", 1)[-1]) > 10_000_000
     assert "Archive" not in (session.driver_java_options("yarn") or "")  # a cluster's driver: none
 
-    monkeypatch.setenv("XINYONG_SPARK_DRIVER_JAVA_OPTIONS", f"{QUICK_JIT} -Xshare:on")
+    monkeypatch.setenv("XINYONG_SPARK_DRIVER_JAVA_OPTIONS", f"{LOCAL_DRIVER_OPTIONS} -Xshare:on")
     options = session.driver_java_options("local[2]")
     assert options is not None and f"-XX:SharedArchiveFile={archive}" in options
     spark_submit = str(Path(sys.executable).with_name("spark-submit"))

@@ -10,13 +10,20 @@ Environment:
   XINYONG_SPARK_LOCAL_DIR           shuffle and spill directory (default <tmp>/xinyong-spark)
   XINYONG_SPARK_LOG_LEVEL           log level (default WARN)
   XINYONG_SPARK_DRIVER_JAVA_OPTIONS spark.driver.extraJavaOptions; default, when this process
-                                    starts the JVM for a local or unset master, the quick
-                                    C1 JIT alone (-XX:TieredStopAtLevel=1): a nightly job's
-                                    JVM lives minutes, and C2's compiler threads compete with
-                                    the work for two cores (570k mentions: 64 s against 73 s);
-                                    with a code cache big enough for Spark's generated
-                                    classes (C1 alone reserves 48 MB, which one resolution
-                                    fills: the JVM then stops compiling and interprets)
+                                    starts the JVM for a local or unset master,
+                                    LOCAL_DRIVER_OPTIONS: the quick C1 JIT alone
+                                    (-XX:TieredStopAtLevel=1): a nightly job's JVM lives
+                                    minutes, and C2's compiler threads compete with the work
+                                    for two cores (570k mentions: 64 s against 73 s); a code
+                                    cache big enough for Spark's generated classes (C1 alone
+                                    reserves 48 MB, which one resolution fills: the JVM then
+                                    stops compiling and interprets); and the parallel
+                                    (throughput) collector: its pauses cost less than G1's
+                                    concurrent threads take from two cores (cold job to its
+                                    links, processes alternated: 570k mentions 28.1 / 27.1 /
+                                    26.4 s against G1's 30.3 / 28.7 / 28.2 s; 4.3M mentions
+                                    125.9 / 129.7 s against 131.8 / 130.1 s). A larger young
+                                    generation, earlier tenuring or one GC thread were slower
   XINYONG_SPARK_CLASS_ARCHIVE       "off": no class-data archive (below); default on
 
 Class-data archive: a local driver JVM loads ~20,000 classes (Spark, Catalyst, Parquet)
@@ -48,7 +55,7 @@ HASHED_AGGREGATE_KEYS = 100_000
 # compiles (~550 on 570k mentions), so a warm session compiled them all again: 570 compilations
 # (8.2 s) in a second run, against 62 (2.0 s) with this many.
 CODEGEN_CACHE_ENTRIES = 4096
-QUICK_JIT = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
+LOCAL_DRIVER_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseParallelGC"
 CLASS_ARCHIVE_SWITCH = "XINYONG_SPARK_CLASS_ARCHIVE"
 QUIET_CDS = "-Xlog:cds*=off"
 ABANDONED_DUMP_SECONDS = 86_400
@@ -139,14 +146,14 @@ def keep_class_archive(dump: Path) -> Path | None:
 def driver_java_options(master: str | None, *, dump_classes_to: Path | None = None) -> str | None:
     """The driver JVM's options; the nightly spark-submit and in-process sessions both ask here.
 
-    XINYONG_SPARK_DRIVER_JAVA_OPTIONS, else the quick JIT, for a local or unset (local[*])
+    XINYONG_SPARK_DRIVER_JAVA_OPTIONS, else LOCAL_DRIVER_OPTIONS, for a local or unset (local[*])
     master; there also the class-data archive, mapped if one exists, else dumped at exit to
     ``dump_classes_to`` when given. Options that name an archive themselves are left alone.
     """
     local = (master or "local").startswith("local")
     options = os.environ.get("XINYONG_SPARK_DRIVER_JAVA_OPTIONS")
     if options is None and local:
-        options = QUICK_JIT
+        options = LOCAL_DRIVER_OPTIONS
     if local and "Archive" not in (options or ""):
         # CDS logs warnings to stdout (a dump: one per class it skips), where the job prints its counts.
         if archive := class_archive():
