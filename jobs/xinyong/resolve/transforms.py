@@ -1176,8 +1176,10 @@ def resolve(
     cluster_ids, id_changes = assign_enterprise_ids(
         signature_clusters, prior_ids_held(mention_signature, signature_clusters, prior_links), next_id)
     signature_links = signature_clusters.join(cluster_ids, "cluster").localCheckpoint()
-    # From signatures back to their mentions, once, as the links are written.
-    links = mention_signature.join(signature_links, "signature").select(*LINK_COLUMNS)
+    # From signatures back to their mentions, once, as the links are written: joined by
+    # signature, then exploded, so that the join shuffles signatures rather than mentions.
+    links = signed.select("signature", "mention_ids").join(signature_links, "signature").select(
+        F.explode("mention_ids").alias("mention_id"), *LINK_COLUMNS[1:])
     signature_links = signature_links.select("signature", "enterprise_id")
     if kept_links is not None and settled_untouched is not None:
         links = links.unionByName(kept_links)
