@@ -64,7 +64,7 @@ def test_noise_is_repaired(org_body, separator, full_width):
     assert unicodedata.normalize("NFKC", noisy) != org or separator == ""
 
 
-@pytest.mark.parametrize("raw", [None, "", "无", "/", "-", "NULL", "  "])
+@pytest.mark.parametrize("raw", [None, "", "无", "/", "-", "NULL", "  ", ":NA", "N-A", "n/a"])
 def test_null_spellings_are_no_code(raw):
     assert ids.classify(raw) is None
 

@@ -31,22 +31,21 @@ _ID_CHECK = "10X98765432"
 
 # Anything that is not a letter, digit or mask star is formatting noise in a code.
 _NOISE = re.compile(r"[^0-9A-Z*]")
-_NULL_SPELLINGS = frozenset({"", "无", "/", "-", "NULL", "NONE", "N/A", "NA", "—", "－"})
+# The null spellings as they read once the noise is gone (无, /, -, dashes: nothing; N/A: NA).
+_NULL_SPELLINGS = frozenset({"", "NULL", "NONE", "NA"})
 
 
 def clean_code(raw: str | None) -> str | None:
     """Repair formatting noise: full-width forms, case, spaces, hyphens and separators.
 
-    Returns None for empty values and the contract's null spellings.
+    Returns None for empty values and the contract's null spellings, also when the noise
+    spelled one (":NA" and "N-A" are "NA"), so that the repair is idempotent.
     """
     if raw is None:
         return None
-    text = unicodedata.normalize("NFKC", raw).strip().upper()
-    if text in _NULL_SPELLINGS:
-        return None
-    text = text.replace("＊", "*")
+    text = unicodedata.normalize("NFKC", raw).strip().upper().replace("＊", "*")
     cleaned = _NOISE.sub("", text)
-    return cleaned or None
+    return None if cleaned in _NULL_SPELLINGS else cleaned
 
 
 # --- check characters -------------------------------------------------------------------
