@@ -43,7 +43,7 @@ def clean_code(raw: str | None) -> str | None:
     """
     if raw is None:
         return None
-    text = unicodedata.normalize("NFKC", raw).strip().upper().replace("＊", "*")
+    text = unicodedata.normalize("NFKC", raw).strip().upper()  # NFKC also turns ＊ into *
     cleaned = _NOISE.sub("", text)
     return None if cleaned in _NULL_SPELLINGS else cleaned
 
