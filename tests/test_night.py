@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from xinyong.evaluate import (
     read_truth,
     score,
     warehouse_feed_cells,
+    write_errors,
 )
 from xinyong.night import export_links, export_mentions
 from xinyong.resolve import run_job
@@ -134,6 +136,49 @@ def test_the_evaluation_counted_in_the_warehouse_equals_the_one_in_memory(cli_ni
     cells, unmatched = warehouse_feed_cells(cli_nights["dsn"], truth)
     assert evaluate_cells(cells, unmatched, read_enterprises(truth)) == in_memory
     assert in_memory["scores"]["records"] > 1000
+
+
+def _move_a_record(records_csv: Path) -> tuple[tuple[str, str, str], str]:
+    """Give one live record of a true enterprise to another, each with 3+ live records, in the
+    truth: the record's key and the enterprise it now belongs to."""
+    with records_csv.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields, records = reader.fieldnames, list(reader)
+    live = [r for r in records if r["enterprise_id"] and r.get("status", "live") == "live"]
+    sizes = Counter(r["enterprise_id"] for r in live)
+    first, second = sorted(e for e, n in sizes.items() if n >= 3)[:2]
+    moved = next(r for r in live if r["enterprise_id"] == first)
+    moved["enterprise_id"] = second
+    with records_csv.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(records)
+    return (moved["agency"], moved["feed"], moved["record_id"]), second
+
+
+def test_the_errors_written_are_the_records_the_evaluation_counts(cli_nights, generated, tmp_path):
+    truth = tmp_path / "truth"
+    shutil.copytree(generated / "truth", truth)
+    moved, new_owner = _move_a_record(truth / "records.csv")
+    report = evaluate_cells(*warehouse_feed_cells(cli_nights["dsn"], truth), read_enterprises(truth))
+    out = tmp_path / "errors.csv"
+    lines = write_errors(cli_nights["dsn"], truth, out)
+    with out.open(encoding="utf-8", newline="") as handle:
+        listed = list(csv.DictReader(handle))
+    assert len(listed) == lines
+    for kind in ("split", "merged"):
+        per_feed = Counter(f"{r['agency']}/{r['feed']}" for r in listed if kind in r["error"].split(","))
+        assert per_feed == Counter({feed: counts[kind] for feed, counts in report["per_feed"].items()
+                                    if counts[kind]}), kind
+    row = next(r for r in listed if (r["agency"], r["feed"], r["record_id"]) == moved)
+    # Its link did not move: it is outside its new owner's enterprise, inside another's.
+    assert row["error"] == "split,merged"
+    assert row["true_enterprise_id"] == new_owner
+    with (truth / "enterprises.csv").open(encoding="utf-8", newline="") as handle:
+        assert row["true_name"] == next(e["name"] for e in csv.DictReader(handle)
+                                        if e["enterprise_id"] == new_owner)
+    assert row["enterprise_id"] != row["home_enterprise_id"]
+    assert row["rule"] and row["enterprise_name"] and row["record_name"]
 
 
 def test_the_golden_record_carries_register_facts(cli_nights):

@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="with --compare-splink: new processes per tool, the medians"
                                " reported (default 3)")
     evaluate.add_argument("--out", type=Path, default=Path("bench/results"))
+    evaluate.add_argument("--errors", type=Path, metavar="CSV",
+                          help="also write every record counted as split or merged, with its"
+                               " link's rule and evidence and its true enterprise, to CSV")
     evaluate.set_defaults(handler=_evaluate)
 
     audit = commands.add_parser(
@@ -227,6 +230,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         if audits:
             print()
             print(evaluate.format_audits(audits))
+    if args.errors:
+        lines = evaluate.write_errors(dsn, args.truth, args.errors)
+        print(f"{lines:,} records split or merged written to {args.errors}",
+              file=sys.stderr if args.json else sys.stdout)
     if args.compare_splink:
         from xinyong.compare import DEFAULT_REPEATS, compare, format_table
 

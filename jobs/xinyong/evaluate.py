@@ -7,6 +7,7 @@ counts, so no pair is ever materialised: linear in the number of records.
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -121,24 +122,36 @@ def feed_cells(predicted: Mapping[RecordKey, str],
     return cells, len(truth) - len(keys)
 
 
+def _copy_truth_csv(cursor, path: Path, table: str) -> list[str]:
+    """Load a truth CSV into a temp table of text columns, dropped at commit; return its header."""
+    from psycopg2 import sql
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle))
+    cursor.execute(sql.SQL("create temp table {} ({}) on commit drop").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in header)))
+    with path.open("rb") as handle:
+        cursor.copy_expert(sql.SQL("copy {} from stdin with (format csv, header true)").format(
+            sql.Identifier(table)), handle)
+    cursor.execute(sql.SQL("analyze {}").format(sql.Identifier(table)))  # else planned as empty
+    return header
+
+
+def _copy_truth_records(cursor, truth_dir: Path) -> None:
+    """records.csv as the temp table truth_record (a set from before records had a status:
+    all live)."""
+    if "status" not in _copy_truth_csv(cursor, truth_dir / "records.csv", "truth_record"):
+        cursor.execute("alter table truth_record add column status text default 'live'")
+
+
 def warehouse_feed_cells(dsn: str, truth_dir: Path) -> tuple[FeedCells, int]:
     """feed_cells of the published links against records.csv, counted in PostgreSQL: at full
     scale (43M records) the two mappings do not fit in a Python process's memory."""
-    from psycopg2 import sql
-
     from xinyong.warehouse.db import transaction
 
-    path = truth_dir / "records.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
-        header = next(csv.reader(handle))
     with transaction(dsn) as conn, conn.cursor() as cursor:
-        cursor.execute(sql.SQL("create temp table truth_record ({}) on commit drop").format(
-            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in header)))
-        with path.open("rb") as handle:
-            cursor.copy_expert("copy truth_record from stdin with (format csv, header true)",
-                               handle)
-        if "status" not in header:  # a set from before records had a status: all live
-            cursor.execute("alter table truth_record add column status text default 'live'")
+        _copy_truth_records(cursor, truth_dir)
         cursor.execute(
             "select l.agency || '/' || l.feed, l.enterprise_id, t.enterprise_id, count(*)"
             " from credit.record_link as l"
@@ -152,6 +165,97 @@ def warehouse_feed_cells(dsn: str, truth_dir: Path) -> tuple[FeedCells, int]:
             "  and l.feed = t.feed and l.record_id = t.record_id)")
         unmatched = int(cursor.fetchone()[0])
     return cells, unmatched
+
+
+# The records evaluate_cells counts as errors. Home and owner are taken as _majority takes
+# them: most records, ties to the greatest id.
+ERRORS_QUERY = """
+create temp table evaluation_error on commit drop as
+with linked as (
+    select l.agency, l.feed, l.record_id, l.enterprise_id, l.rule, l.evidence, l.run_id,
+           t.enterprise_id as true_enterprise_id
+    from resolve.link as l
+    join credit.published as p on p.run_id = l.run_id
+    join truth_record as t using (agency, feed, record_id)
+    where t.enterprise_id <> '' and t.status = 'live'
+),
+
+cell as (
+    select enterprise_id, true_enterprise_id, count(*) as records
+    from linked
+    group by enterprise_id, true_enterprise_id
+),
+
+home as (  -- the predicted enterprise holding most of each true one
+    select distinct on (true_enterprise_id) true_enterprise_id, enterprise_id as home_enterprise_id
+    from cell
+    order by true_enterprise_id, records desc, enterprise_id collate "C" desc
+),
+
+owner as (  -- the true enterprise most of each predicted one is
+    select distinct on (enterprise_id) enterprise_id, true_enterprise_id as owner_enterprise_id
+    from cell
+    order by enterprise_id, records desc, true_enterprise_id collate "C" desc
+),
+
+error as (
+    select l.*, h.home_enterprise_id, o.owner_enterprise_id
+    from linked as l
+    join home as h using (true_enterprise_id)
+    join owner as o using (enterprise_id)
+    where l.enterprise_id <> h.home_enterprise_id
+       or l.true_enterprise_id <> o.owner_enterprise_id
+)
+
+select * from error
+"""
+
+# What the truth and the warehouse say of each error (a few rows: looked up by key).
+ERROR_DETAILS_QUERY = """
+select concat_ws(',', case when e.enterprise_id <> e.home_enterprise_id then 'split' end,
+                      case when e.true_enterprise_id <> e.owner_enterprise_id then 'merged' end)
+           as error,
+       e.agency, e.feed, e.record_id, m.name as record_name, m.named_on,
+       e.true_enterprise_id, t.name as true_name, t.former_names as true_former_names,
+       t.head_office_id as true_head_office_id,
+       e.enterprise_id, linked_to.canonical_name as enterprise_name, e.rule, e.evidence,
+       e.home_enterprise_id, home.canonical_name as home_enterprise_name, e.owner_enterprise_id
+from evaluation_error as e
+left join truth_enterprise as t on t.enterprise_id = e.true_enterprise_id
+left join resolve.enterprise as linked_to
+  on linked_to.run_id = e.run_id and linked_to.enterprise_id = e.enterprise_id
+left join resolve.enterprise as home
+  on home.run_id = e.run_id and home.enterprise_id = e.home_enterprise_id
+left join ingest.live_mention as m
+  on m.agency = e.agency and m.feed = e.feed and m.record_id = e.record_id
+order by e.true_enterprise_id, e.agency, e.feed, e.record_id
+"""
+
+
+def write_errors(dsn: str, truth_dir: Path, out: Path) -> int:
+    """Write to ``out`` (CSV) every record ``evaluate_cells`` counts as split or merged, with
+    its name and date as delivered, its true enterprise (name, former names, head office), the
+    enterprise it is linked to with the link's rule and evidence, and where most of its true
+    enterprise went: why the links went wrong, one line per record. Returns the lines."""
+    from xinyong.warehouse.db import transaction
+
+    with transaction(dsn) as conn, conn.cursor() as cursor:
+        _copy_truth_records(cursor, truth_dir)
+        _copy_truth_csv(cursor, truth_dir / "enterprises.csv", "truth_enterprise")
+        cursor.execute(ERRORS_QUERY)
+        cursor.execute("analyze evaluation_error")
+        cursor.execute(ERROR_DETAILS_QUERY)
+        columns = [c.name for c in cursor.description]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        lines = 0
+        with out.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for row in cursor:
+                writer.writerow(json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
+                                for v in row)
+                lines += 1
+    return lines
 
 
 def enterprise_cells(cells: FeedCells) -> Cells:
