@@ -35,15 +35,15 @@ active_after as (
 activity as (
     select enterprise_id, agency, feed, record_id, 'filed_on' as date_field,
            filed_on as activity_on
-    from audit.state_tax__vat_returns
+    from audit.state_tax__vat_returns__by_enterprise
     where enterprise_id in (select enterprise_id from active_after)
     union all
     select enterprise_id, agency, feed, record_id, 'period_start', period_start
-    from audit.local_tax__declarations
+    from audit.local_tax__declarations__by_enterprise
     where enterprise_id in (select enterprise_id from active_after)
     union all
     select enterprise_id, agency, feed, record_id, 'declared_on', declared_on
-    from audit.customs__declarations
+    from audit.customs__declarations__by_enterprise
     where enterprise_id in (select enterprise_id from active_after)
 ),
 
@@ -51,7 +51,7 @@ after_approval as (
     select d.enterprise_id, d.source, d.status, d.approved_on,
            audit.record_source(a.agency, a.feed, a.record_id)
                || jsonb_build_object(a.date_field, a.activity_on) as record,
-           a.activity_on, a.record_id
+           a.activity_on, a.agency, a.feed, a.record_id
     from active_after as d
     join activity as a
       on a.enterprise_id = d.enterprise_id
@@ -63,7 +63,7 @@ select enterprise_id,
            'records',
            jsonb_build_array(source || jsonb_build_object('status', status,
                                                           'approved_on', approved_on))
-           || jsonb_agg(record order by activity_on, record ->> 'agency', record ->> 'feed', record_id),
+           || jsonb_agg(record order by activity_on, agency, feed, record_id),
            'status', status,
            'approved_on', approved_on,
            'activities_after', count(*),

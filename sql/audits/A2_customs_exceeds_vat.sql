@@ -29,7 +29,7 @@ customs as materialized (
            extract(year from declared_on)::integer as year,
            total_value * case upper(btrim(currency)) when 'USD' then 7 when 'CNY' then 1 end
                as value_cny
-    from audit.customs__declarations
+    from audit.customs__declarations__by_enterprise
     where enterprise_id in (select enterprise_id from exceeding)
       and declared_on is not null
       and total_value is not null
@@ -39,12 +39,12 @@ customs as materialized (
 vat as materialized (
     select enterprise_id, agency, feed, record_id, tax_period, sales,
            case when tax_period ~ '^[0-9]{6}$' then left(tax_period, 4)::integer end as year
-    from audit.state_tax__vat_returns
+    from audit.state_tax__vat_returns__by_enterprise
     where enterprise_id in (select enterprise_id from exceeding)
 ),
 
 evidence_record as (
-    select e.enterprise_id, c.declared_on as sort_date, c.record_id,
+    select e.enterprise_id, c.declared_on as sort_date, c.feed, c.record_id,
            audit.record_source(c.agency, c.feed, c.record_id)
                || jsonb_build_object('declared_on', c.declared_on,
                                      'total_value', c.total_value,
@@ -53,7 +53,7 @@ evidence_record as (
     from exceeding as e
     join customs as c on c.enterprise_id = e.enterprise_id and c.year = e.year
     union all
-    select e.enterprise_id, to_date(v.tax_period, 'YYYYMM'), v.record_id,
+    select e.enterprise_id, to_date(v.tax_period, 'YYYYMM'), v.feed, v.record_id,
            audit.record_source(v.agency, v.feed, v.record_id)
                || jsonb_build_object('tax_period', v.tax_period, 'sales', v.sales)
     from exceeding as e
@@ -62,7 +62,7 @@ evidence_record as (
 
 records as (
     select enterprise_id,
-           jsonb_agg(record order by sort_date, record ->> 'feed', record_id) as records
+           jsonb_agg(record order by sort_date, feed, record_id) as records
     from evidence_record
     group by enterprise_id
 ),

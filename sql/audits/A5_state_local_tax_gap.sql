@@ -31,7 +31,7 @@ vat_records as (
                                                     'filed_on', v.filed_on)
                      order by v.tax_period, v.record_id) as records
     from gap as g
-    join audit.state_tax__vat_returns as v on v.enterprise_id = g.enterprise_id
+    join audit.state_tax__vat_returns__by_enterprise as v on v.enterprise_id = g.enterprise_id
     group by g.enterprise_id
 )
 

@@ -22,8 +22,10 @@
 -- Persons come from the run's summary (audit.legal_rep: every live record naming a person as
 -- an enterprise's legal representative, indexed by person and by enterprise), so the audit
 -- starts from the debtors' representatives and reads only the enterprises they also represent.
--- A person may represent many enterprises: the pairs carry agency, feed and record_id, and
--- each evidence record is built once, after the duplicates are gone.
+-- A person is named by several records of each enterprise (its registration, seal filings):
+-- the pairs are found per (debtor, person) and (other enterprise, person) first, and the
+-- records are attached to the pairs after, each once. (Joining record with record, every
+-- debtor-side record met every other-side record: 649,048 rows for 31,397 pairs at scale 1.)
 with debtor_record as (
     select enterprise_id, agency, feed, record_id, case_no, published_on, performance
     from audit.court__dishonest_debtors
@@ -35,24 +37,29 @@ active as (
     where status = '存续'
 ),
 
+-- The records naming a person as legal representative of a debtor.
 debtor_rep as (
-    select r.*
+    select r.enterprise_id, r.person, r.person_masked, r.agency, r.feed, r.record_id
     from audit.legal_rep as r
     where r.enterprise_id in (select enterprise_id from debtor_record)
 ),
 
+-- The records naming the same person as legal representative of another, active enterprise.
+active_rep as (
+    select d.enterprise_id as debtor_id, r.enterprise_id as active_id, r.person,
+           r.agency, r.feed, r.record_id
+    from (select distinct enterprise_id, person from debtor_rep) as d
+    join audit.legal_rep as r
+      on r.person = d.person
+     and r.enterprise_id <> d.enterprise_id
+    where exists (select from active as a where a.enterprise_id = r.enterprise_id)
+),
+
 pair as (
-    select rd.enterprise_id as debtor_id, ra.enterprise_id as active_id,
-           rd.person, rd.person_masked,
-           rd.agency as debtor_rep_agency, rd.feed as debtor_rep_feed,
-           rd.record_id as debtor_rep_record_id,
-           ra.agency as active_rep_agency, ra.feed as active_rep_feed,
-           ra.record_id as active_rep_record_id
-    from debtor_rep as rd
-    join audit.legal_rep as ra
-      on ra.person = rd.person
-     and ra.enterprise_id <> rd.enterprise_id
-    where exists (select 1 from active as a where a.enterprise_id = ra.enterprise_id)
+    select distinct a.debtor_id, a.active_id, a.person, d.person_masked
+    from active_rep as a
+    join (select distinct enterprise_id, person, person_masked from debtor_rep) as d
+      on d.enterprise_id = a.debtor_id and d.person = a.person
 ),
 
 involved as (
@@ -69,11 +76,14 @@ evidence_key as (
     from involved as i
     join debtor_record as d on d.enterprise_id = i.debtor_id
     union
-    select enterprise_id, debtor_id, debtor_rep_agency, debtor_rep_feed, debtor_rep_record_id
-    from involved
+    select i.enterprise_id, r.enterprise_id, r.agency, r.feed, r.record_id
+    from involved as i
+    join debtor_rep as r on r.enterprise_id = i.debtor_id and r.person = i.person
     union
-    select enterprise_id, active_id, active_rep_agency, active_rep_feed, active_rep_record_id
-    from involved
+    select i.enterprise_id, r.active_id, r.agency, r.feed, r.record_id
+    from involved as i
+    join active_rep as r
+      on r.debtor_id = i.debtor_id and r.active_id = i.active_id and r.person = i.person
     union
     select i.enterprise_id, a.enterprise_id, a.source ->> 'agency', a.source ->> 'feed',
            a.record_id
@@ -82,11 +92,12 @@ evidence_key as (
 ),
 
 evidence_record as (
-    select k.enterprise_id, k.record_id,
+    select k.enterprise_id, k.about_id, k.agency, k.feed, k.record_id,
            audit.record_source(k.agency, k.feed, k.record_id)
-               || jsonb_build_object('enterprise_id', k.about_id)
-               || case when d.record_id is null then '{}'::jsonb
-                       else jsonb_build_object('case_no', d.case_no,
+               || case when d.record_id is null
+                       then jsonb_build_object('enterprise_id', k.about_id)
+                       else jsonb_build_object('enterprise_id', k.about_id,
+                                               'case_no', d.case_no,
                                                'published_on', d.published_on,
                                                'performance', d.performance) end as record
     from evidence_key as k
@@ -94,10 +105,11 @@ evidence_record as (
       on d.agency = k.agency and d.feed = k.feed and d.record_id = k.record_id
 ),
 
+-- Ordered by the columns, not by fields read back from the built records (three jsonb
+-- lookups per comparison: a third of the audit's time at scale 1).
 records as (
     select enterprise_id,
-           jsonb_agg(record order by record ->> 'enterprise_id', record ->> 'agency',
-                     record ->> 'feed', record_id) as records
+           jsonb_agg(record order by about_id, agency, feed, record_id) as records
     from evidence_record
     group by enterprise_id
 ),
