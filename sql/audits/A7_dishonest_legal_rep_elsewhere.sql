@@ -44,11 +44,18 @@ debtor_rep as (
     where r.enterprise_id in (select enterprise_id from debtor_record)
 ),
 
--- The records naming the same person as legal representative of another, active enterprise.
+-- Each debtor's representatives, once per person (and masked id).
+debtor_person as (
+    select distinct enterprise_id, person, person_masked
+    from debtor_rep
+),
+
+-- The records naming the same person as legal representative of another, active enterprise
+-- (a row per masked id of the debtor's person: the unions and DISTINCT below drop repeats).
 active_rep as (
     select d.enterprise_id as debtor_id, r.enterprise_id as active_id, r.person,
            r.agency, r.feed, r.record_id
-    from (select distinct enterprise_id, person from debtor_rep) as d
+    from debtor_person as d
     join audit.legal_rep as r
       on r.person = d.person
      and r.enterprise_id <> d.enterprise_id
@@ -58,8 +65,7 @@ active_rep as (
 pair as (
     select distinct a.debtor_id, a.active_id, a.person, d.person_masked
     from active_rep as a
-    join (select distinct enterprise_id, person, person_masked from debtor_rep) as d
-      on d.enterprise_id = a.debtor_id and d.person = a.person
+    join debtor_person as d on d.enterprise_id = a.debtor_id and d.person = a.person
 ),
 
 involved as (
