@@ -663,6 +663,45 @@ def test_the_comparison_times_our_job_cold_and_warm_in_a_process_of_its_own(
     assert read_output(tmp_path / "ours" / "run0", "links") == read_output(nights["base"] / "out_1", "links")
 
 
+@pytest.mark.parametrize(("master", "machine_gib", "expected"), [
+    ("local[2]", 23.54, "10g"),  # this machine: what every scale-1 night was measured with
+    ("local[*]", 16, "6g"), (None, 8, "4g"), ("local", 4, "4g"), ("local[4]", 64, "12g"),
+    ("yarn", 64, "4g"), ("spark://master:7077", 23.54, "4g"),
+])
+def test_a_local_driver_takes_half_the_machine_less_two_gib_within_bounds(
+    master: str | None, machine_gib: float, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xinyong.resolve.session import driver_memory
+
+    monkeypatch.delenv("XINYONG_SPARK_DRIVER_MEMORY", raising=False)
+    assert driver_memory(master, int(machine_gib * 2**30)) == expected
+    monkeypatch.setenv("XINYONG_SPARK_DRIVER_MEMORY", "3g")
+    assert driver_memory(master, int(machine_gib * 2**30)) == "3g"
+
+
+def test_python_workers_are_warmed_up_with_the_modules_named_and_a_failure_only_warns(
+    spark: SparkSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """run_job starts the Python workers on a thread while the driver plans; a module that
+    cannot be imported there costs the warm-up, never the job (its UDFs report errors)."""
+    from xinyong.resolve.session import warm_python_workers
+    from xinyong.resolve.transforms import WORKER_MODULES
+
+    caplog.set_level("INFO", logger="xinyong.resolve.session")
+    warm_python_workers(spark, WORKER_MODULES).join(timeout=120)
+    warmed = [r.getMessage() for r in caplog.records if "warmed up" in r.getMessage()]
+    assert len(warmed) == 1 and warmed[0].endswith(f"({', '.join(WORKER_MODULES)})")
+    assert 1 <= int(warmed[0].split()[0]) <= spark.sparkContext.defaultParallelism
+
+    caplog.clear()
+    thread = warm_python_workers(spark, ["xinyong_no_such_module"])
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["Python workers not warmed up: "
+                        "ModuleNotFoundError: No module named 'xinyong_no_such_module'"]
+
+
 @pytest.mark.parametrize("mode", ["in-process", "spark-submit"])
 def test_a_spark_job_that_fails_fails_the_night_with_its_error(
     spark: SparkSession, mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -393,7 +393,7 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int, *,
     """Run the resolution job with spark-submit, on the master of XINYONG_SPARK_MASTER; or,
     with XINYONG_SPARK_JOB=in-process, in this process's Spark session (``_run_in_process``)."""
     from xinyong.platform import ensure_java
-    from xinyong.resolve.session import class_archive_dump, keep_class_archive
+    from xinyong.resolve.session import class_archive_dump, driver_memory, keep_class_archive
 
     ensure_java()
     master = os.environ.get("XINYONG_SPARK_MASTER", "local[*]")
@@ -409,7 +409,7 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int, *,
     command = [
         str(spark_submit),
         "--master", master,
-        "--driver-memory", os.environ.get("XINYONG_SPARK_DRIVER_MEMORY", "4g"),
+        "--driver-memory", driver_memory(master),
         "--py-files", str(package_zip),
         *_extra_spark_arguments(master, dump),
         str(jobs_dir / "xinyong" / "resolve" / "job.py"),

@@ -50,6 +50,8 @@ DEFAULT_CHECKPOINT_EVERY = 3
 # propagation costs a few Spark jobs a round); beyond it, by label propagation across the cluster.
 DEFAULT_SINGLE_TASK_EDGES = 20_000_000
 SINGLE_TASK_BATCH = 1_000_000  # rows per Arrow batch a single-task solve returns
+# What the Python functions below import in Spark's workers (session.warm_python_workers).
+WORKER_MODULES = ("numpy", "pandas", "pyarrow", "scipy.sparse.csgraph", "xinyong.resolve.similarity")
 ID_PREFIX = "E"
 ID_DIGITS = 10
 
