@@ -147,7 +147,21 @@ def test_a_key_delivered_twice_in_one_delivery_keeps_its_last_line_current(dsn, 
         ("R4", "D", "存续", "2026-11-11", "2026-11-11"),
     ]
     assert feed_indexes(dsn, "aic__registrations") == indexes_before
-    assert len(indexes_before) >= 3
+    assert [name for name, _ in indexes_before] == ["aic__registrations__delivery",
+                                                    "aic__registrations__live_record_id"]
+
+
+def test_current_versions_are_indexed_once_by_record_id_and_by_key_only_where_they_differ(dsn):
+    """I/U/D find a record's current versions by record_id where it is the record key (every
+    feed but the judgments, whose parties are <key>#<n>): one index per key column, never two
+    equal ones to build after a first load and to maintain every night."""
+    for agency, feed in all_feeds():
+        base = table_name(agency, feed)
+        expected = {f"{base}__delivery", f"{base}__live_record_id"}
+        if not feed.record_id_is_key:
+            expected.add(f"{base}__current")
+        assert {name for name, _ in feed_indexes(dsn, base)} == expected, base
+    assert [feed.feed for _, feed in all_feeds() if not feed.record_id_is_key] == ["judgments"]
 
 
 def test_a_delivery_not_matching_its_manifest_is_rejected_whole(dsn, tmp_path):

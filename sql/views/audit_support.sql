@@ -1,9 +1,9 @@
 -- What the cross-audits (sql/audits/A*.sql) read, per feed. Applied by every
 -- `xinyong db migrate` after the feed tables exist (a migration cannot refer to them on a
--- fresh warehouse; see V005__audit_support.sql), so a feed added later gets the same:
+-- fresh warehouse; see V005__audit_support.sql), so a feed added later gets the same
+-- (each feed table's index on record_id, the side a run's links are joined on, comes with the
+-- table: xinyong.warehouse.schema.ensure_feed_tables):
 --
---   ingest.<agency>__<feed>__live_record_id   index on record_id of the current versions:
---                                             the side a run's links are joined on
 --   audit.<agency>__<feed>                     the feed's live records (latest version, not
 --                                             deleted) that the audited run links to an
 --                                             enterprise: enterprise_id, agency, feed,
@@ -54,9 +54,6 @@ begin
                 feed_table.name;
             continue;
         end if;
-        execute format(
-            'create index if not exists %I on ingest.%I (record_id) where valid_to is null',
-            feed_table.name || '__live_record_id', feed_table.name);
         view_columns := format(
             'l.enterprise_id, %1$L::text as agency, %2$L::text as feed,'
             ' audit.record_source(%1$L::text, %2$L::text, l.record_id) as source, t.*',

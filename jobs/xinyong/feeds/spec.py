@@ -94,6 +94,12 @@ class Feed:
     def feed(self) -> str:
         return self.file.rsplit(".", 1)[0]
 
+    @property
+    def record_id_is_key(self) -> bool:
+        """Whether every row's record_id is its record_key: one mention per record, as every
+        feed without a custom extractor has (a judgment's parties are ``<key>#<n>``)."""
+        return self.mentions is None
+
     @cached_property
     def known_sources(self) -> frozenset[str]:
         """The delivered keys the spec reads (an XML child's parent too); the rest are extra.

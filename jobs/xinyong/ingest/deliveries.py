@@ -336,7 +336,7 @@ def _add_versions(cursor, agency: Agency, feed: Feed, rows_path: Path, delivery_
         cursor.execute(definition)
     if first_load:
         cursor.execute(sql.SQL("analyze {}").format(table))
-    _close_replaced_versions(cursor, table, first_load, delivery_id, batch_date, suspects)
+    _close_replaced_versions(cursor, table, feed, first_load, delivery_id, batch_date, suspects)
 
 
 def _drop_indexes(cursor, table: sql.Identifier) -> list[str]:
@@ -352,31 +352,34 @@ def _drop_indexes(cursor, table: sql.Identifier) -> list[str]:
     return [definition for _, definition in indexes]
 
 
-def _close_replaced_versions(cursor, table: sql.Identifier, first_load: bool, delivery_id: int,
-                             batch_date: date, suspects: set[str] | None) -> None:
+def _close_replaced_versions(cursor, table: sql.Identifier, feed: Feed, first_load: bool,
+                             delivery_id: int, batch_date: date, suspects: set[str] | None) -> None:
     """Close the current versions of every key the delivery touches; when the delivery
     touches a key several times its last line is the one that stays current (the rows of one
     line, e.g. a judgment's parties, stay current together); D leaves a closed tombstone.
     The delivery's rows are all current until then: "valid_to is null" lets the suspects be
-    looked up in the index of current versions instead of a scan of the table."""
+    looked up in the index of current versions instead of a scan of the table (on record_id
+    where it is the record key: schema.ensure_feed_tables keeps one index of the two)."""
     params = {"d": batch_date, "id": delivery_id, "keys": list(suspects or ())}
+    # Where record_id is the record key, the rows are found by it (its index); else by key.
+    key = sql.Identifier("record_id" if feed.record_id_is_key else "record_key")
     if not first_load:
         cursor.execute(sql.SQL(
             "update {table} as t set valid_to = %(d)s, closed_by = %(id)s"
             " from (select distinct record_key from {table} where delivery_id = %(id)s) as k"
-            " where t.record_key = k.record_key and t.valid_to is null"
+            " where t.{key} = k.record_key and t.valid_to is null"
             " and t.delivery_id <> %(id)s"
-        ).format(table=table), params)
+        ).format(table=table, key=key), params)
     cursor.execute(sql.SQL(
         "update {table} as t set valid_to = %(d)s, closed_by = %(id)s"
         " from (select record_key, max(line_no) as last_line from {table}"
         "       where delivery_id = %(id)s and valid_to is null {among_suspects}"
         "       group by record_key"
         "       having min(line_no) < max(line_no) or bool_or(op = 'D')) as k"
-        " where t.delivery_id = %(id)s and t.record_key = k.record_key and t.valid_to is null"
+        " where t.delivery_id = %(id)s and t.{key} = k.record_key and t.valid_to is null"
         " and (t.line_no < k.last_line or t.op = 'D')"
-    ).format(table=table, among_suspects=sql.SQL(
-        "" if suspects is None else "and record_key = any(%(keys)s::text[])")), params)
+    ).format(table=table, key=key, among_suspects=sql.SQL(
+        "" if suspects is None else "and {} = any(%(keys)s::text[])").format(key)), params)
 
 
 def _column_notes(feed: Feed, seen_sources: Counter[str]) -> list[str]:
