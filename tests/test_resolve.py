@@ -663,20 +663,22 @@ def test_the_comparison_times_our_job_cold_and_warm_in_a_process_of_its_own(
     assert read_output(tmp_path / "ours" / "run0", "links") == read_output(nights["base"] / "out_1", "links")
 
 
-@pytest.mark.parametrize(("master", "machine_gib", "expected"), [
-    ("local[2]", 23.54, "10g"),  # this machine: what every scale-1 night was measured with
-    ("local[*]", 16, "6g"), (None, 8, "4g"), ("local", 4, "4g"), ("local[4]", 64, "12g"),
-    ("yarn", 64, "4g"), ("spark://master:7077", 23.54, "4g"),
+@pytest.mark.parametrize(("master", "mentions", "machine_gib", "expected"), [
+    ("local[*]", 42_738_725, 23.54, "10g"),  # scale 1 here: the heap its nights were measured with
+    ("local[2]", 4_293_877, 23.54, "4g"), ("local[2]", None, 23.54, "4g"),
+    ("local", 42_738_725, 16, "6g"), (None, 42_738_725, 8, "4g"),
+    ("local[4]", 200_000_000, 64, "12g"), ("yarn", 42_738_725, 64, "4g"),
 ])
-def test_a_local_driver_takes_half_the_machine_less_two_gib_within_bounds(
-    master: str | None, machine_gib: float, expected: str, monkeypatch: pytest.MonkeyPatch
+def test_a_local_driver_heap_grows_with_the_night_within_the_machine(
+    master: str | None, mentions: int | None, machine_gib: float, expected: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from xinyong.resolve.session import driver_memory
 
     monkeypatch.delenv("XINYONG_SPARK_DRIVER_MEMORY", raising=False)
-    assert driver_memory(master, int(machine_gib * 2**30)) == expected
+    assert driver_memory(master, mentions, int(machine_gib * 2**30)) == expected
     monkeypatch.setenv("XINYONG_SPARK_DRIVER_MEMORY", "3g")
-    assert driver_memory(master, int(machine_gib * 2**30)) == "3g"
+    assert driver_memory(master, mentions, int(machine_gib * 2**30)) == "3g"
 
 
 def test_python_workers_are_warmed_up_with_the_modules_named_and_a_failure_only_warns(

@@ -203,7 +203,8 @@ def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None,
             full if full is not None else full_resolution_due(run_date))
         with timed_step(steps, "spark_job"):
             stats = run_spark_job(exchange / "mentions.parquet", exchange / "prior_links.parquet",
-                                  exchange / "out", next_id, incremental=incremental)
+                                  exchange / "out", next_id, incremental=incremental,
+                                  mention_count=mentions)
         with transaction(dsn) as conn, conn.cursor() as cursor:
             cursor.execute(
                 "insert into resolve.night_run (run_date, status, stats) values (%s, 'resolved', %s)"
@@ -389,9 +390,10 @@ def _store_enterprises(cursor, out: Path, run_id: int) -> None:
 
 
 def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int, *,
-                  incremental: bool = False) -> dict[str, Any]:
+                  incremental: bool = False, mention_count: int | None = None) -> dict[str, Any]:
     """Run the resolution job with spark-submit, on the master of XINYONG_SPARK_MASTER; or,
-    with XINYONG_SPARK_JOB=in-process, in this process's Spark session (``_run_in_process``)."""
+    with XINYONG_SPARK_JOB=in-process, in this process's Spark session (``_run_in_process``).
+    ``mention_count`` sizes a local driver's heap (``session.driver_memory``)."""
     from xinyong.platform import ensure_java
     from xinyong.resolve.session import class_archive_dump, driver_memory, keep_class_archive
 
@@ -399,7 +401,8 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int, *,
     master = os.environ.get("XINYONG_SPARK_MASTER", "local[*]")
     mode = os.environ.get("XINYONG_SPARK_JOB", "spark-submit")
     if mode == "in-process":
-        return _run_in_process(mentions, prior, out, next_id, master, incremental=incremental)
+        return _run_in_process(mentions, prior, out, next_id, master, incremental=incremental,
+                               driver_heap=driver_memory(master, mention_count))
     if mode != "spark-submit":
         raise NightFailed(f"XINYONG_SPARK_JOB is {mode!r}: expected spark-submit or in-process")
     dump = class_archive_dump() if master.startswith("local") else None
@@ -409,7 +412,7 @@ def run_spark_job(mentions: Path, prior: Path, out: Path, next_id: int, *,
     command = [
         str(spark_submit),
         "--master", master,
-        "--driver-memory", driver_memory(master),
+        "--driver-memory", driver_memory(master, mention_count),
         "--py-files", str(package_zip),
         *_extra_spark_arguments(master, dump),
         str(jobs_dir / "xinyong" / "resolve" / "job.py"),
@@ -444,14 +447,16 @@ def _job_failure(completed: subprocess.CompletedProcess[str]) -> str:
 
 
 def _run_in_process(mentions: Path, prior: Path, out: Path, next_id: int, master: str, *,
-                    incremental: bool) -> dict[str, Any]:
+                    incremental: bool, driver_heap: str) -> dict[str, Any]:
     """The job in this process's Spark session, kept for the process's next night: nights run
     one after another in one process (a test session) skip the JVM's start, and the later ones
     its warm-up (a 7,354-record night's job: ~14 s warm against 27.9 s through spark-submit)."""
     from xinyong.resolve import build_spark, run_job
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # UDF workers import xinyong
-    spark = build_spark("xinyong-resolve", master, extra_conf=_spark_conf())
+    # The heap applies when this process starts its JVM, i.e. to its first night.
+    spark = build_spark("xinyong-resolve", master,
+                        extra_conf={"spark.driver.memory": driver_heap, **_spark_conf()})
     try:
         return run_job(spark, str(mentions), str(prior), str(out), next_id, incremental=incremental)
     except Exception as exc:  # Spark's errors reach Python as PySpark or Py4J errors

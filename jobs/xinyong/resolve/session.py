@@ -6,10 +6,10 @@ Environment:
   XINYONG_SPARK_SHUFFLE_PARTITIONS  spark.sql.shuffle.partitions (default 8: 2 cores x 4)
   XINYONG_SPARK_DRIVER_MEMORY       spark.driver.memory; only applies when this process
                                     starts the JVM: under spark-submit pass --driver-memory
-                                    instead. Default ``driver_memory``: for a local master,
-                                    which does all the work in the driver, half the machine's
-                                    memory less 2 GiB, within 4-12 GiB (10g on 24 GiB, what
-                                    every scale-1 night was measured with); 4g otherwise
+                                    instead. Default ``driver_memory``: 4g, and for a local
+                                    master's night 1 GiB per MENTIONS_PER_HEAP_GIB mentions
+                                    (10g at scale 1, what its nights were measured with)
+                                    within half the machine's memory less 2 GiB
   XINYONG_SPARK_LOCAL_DIR           shuffle and spill directory (default <tmp>/xinyong-spark)
   XINYONG_SPARK_LOG_LEVEL           log level (default WARN)
   XINYONG_SPARK_DRIVER_JAVA_OPTIONS spark.driver.extraJavaOptions; default, when this process
@@ -60,10 +60,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SHUFFLE_PARTITIONS = 8
 DEFAULT_DRIVER_MEMORY = "4g"
-# A local driver's heap: half the machine less 2 GiB (PostgreSQL, the night's process and the
-# Python workers share it), at least DEFAULT_DRIVER_MEMORY and at most 12 GiB, so that the
-# driver's whole process stays within the 16 GiB a process may take (issue 6).
-LOCAL_DRIVER_MEMORY_GIB = (4, 12)
+# A local driver is the whole cluster: its heap grows with the night, 1 GiB per this many
+# mentions (42.7M at scale 1: 10 GiB, the heap its nights were measured with), from
+# DEFAULT_DRIVER_MEMORY up to half the machine less 2 GiB (PostgreSQL, the night's process and
+# the Python workers share it) and at most 12 GiB, so that the driver's whole process stays
+# within the 16 GiB a process may take. No bigger by default: a 10 GiB heap made a 570k-mention
+# job slower (cold 24.6-25.4 s against 22.7-24.1 s with 4 GiB, processes alternated).
+MENTIONS_PER_HEAP_GIB = 4_300_000
+LARGEST_DEFAULT_HEAP_GIB = 12
 DEFAULT_LOG_LEVEL = "WARN"
 HASHED_AGGREGATE_KEYS = 100_000
 # Generated classes a session keeps compiled. Spark's default, 100, is fewer than one resolution
@@ -178,25 +182,26 @@ def driver_java_options(master: str | None, *, dump_classes_to: Path | None = No
     return options or None
 
 
-def driver_memory(master: str | None, machine_bytes: int | None = None) -> str:
-    """XINYONG_SPARK_DRIVER_MEMORY, else the default heap of a driver for ``master``.
-
-    A local master's driver is the whole cluster: half of ``machine_bytes`` (default: this
-    machine's physical memory) less 2 GiB, within LOCAL_DRIVER_MEMORY_GIB. On a cluster the
-    executors do the work and the driver keeps DEFAULT_DRIVER_MEMORY.
+def driver_memory(master: str | None, mentions: int | None = None,
+                  machine_bytes: int | None = None) -> str:
+    """XINYONG_SPARK_DRIVER_MEMORY, else the heap of a driver for ``master`` and a night of
+    ``mentions``: DEFAULT_DRIVER_MEMORY, or for a local master (the driver does all the work)
+    1 GiB per MENTIONS_PER_HEAP_GIB mentions when that is more, within half ``machine_bytes``
+    (default: this machine's physical memory) less 2 GiB and LARGEST_DEFAULT_HEAP_GIB.
     """
     if setting := os.environ.get("XINYONG_SPARK_DRIVER_MEMORY"):
         return setting
-    if not (master or "local").startswith("local"):
+    if not mentions or not (master or "local").startswith("local"):
         return DEFAULT_DRIVER_MEMORY
     if machine_bytes is None:
         try:
             machine_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (ValueError, OSError, AttributeError):  # no sysconf (Windows) or no such name
             return DEFAULT_DRIVER_MEMORY
-    smallest, largest = LOCAL_DRIVER_MEMORY_GIB
-    half_less_two = round(machine_bytes / 2**30) // 2 - 2  # a "24 GiB" machine reports 23.5
-    return f"{min(max(half_less_two, smallest), largest)}g"
+    smallest = int(DEFAULT_DRIVER_MEMORY.rstrip("g"))
+    wanted = -(-mentions // MENTIONS_PER_HEAP_GIB)
+    affordable = min(round(machine_bytes / 2**30) // 2 - 2, LARGEST_DEFAULT_HEAP_GIB)  # "24 GiB": 23.5
+    return f"{max(min(wanted, affordable), smallest)}g"
 
 
 def build_spark(
@@ -221,7 +226,7 @@ def build_spark(
     if master:  # otherwise spark-submit's --master stands
         builder = builder.master(master)
     settings = {
-        "spark.driver.memory": driver_memory(master),
+        "spark.driver.memory": driver_memory(master),  # the night's job asks with its size
         "spark.sql.shuffle.partitions": str(partitions),
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
