@@ -59,7 +59,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_SHUFFLE_PARTITIONS = 8
-DEFAULT_DRIVER_MEMORY = "4g"
+DEFAULT_DRIVER_HEAP_GIB = 4
+DEFAULT_DRIVER_MEMORY = f"{DEFAULT_DRIVER_HEAP_GIB}g"
 # A local driver is the whole cluster: its heap grows with the night, 1 GiB per this many
 # mentions (42.7M at scale 1: 10 GiB, the heap its nights were measured with), from
 # DEFAULT_DRIVER_MEMORY up to half the machine less 2 GiB (PostgreSQL, the night's process and
@@ -198,10 +199,9 @@ def driver_memory(master: str | None, mentions: int | None = None,
             machine_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (ValueError, OSError, AttributeError):  # no sysconf (Windows) or no such name
             return DEFAULT_DRIVER_MEMORY
-    smallest = int(DEFAULT_DRIVER_MEMORY.rstrip("g"))
     wanted = -(-mentions // MENTIONS_PER_HEAP_GIB)
     affordable = min(round(machine_bytes / 2**30) // 2 - 2, LARGEST_DEFAULT_HEAP_GIB)  # "24 GiB": 23.5
-    return f"{max(min(wanted, affordable), smallest)}g"
+    return f"{max(min(wanted, affordable), DEFAULT_DRIVER_HEAP_GIB)}g"
 
 
 def build_spark(
@@ -271,13 +271,13 @@ def warm_python_workers(spark: SparkSession, modules: Sequence[str]) -> threadin
     def import_modules(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import importlib
         import os as worker_os
+        from collections import deque
 
         import pandas as pd
 
         for name in wanted:
             importlib.import_module(name)
-        for _ in batches:
-            pass
+        deque(batches, maxlen=0)  # read the slot's input through, as a UDF does
         yield pd.DataFrame({"pid": [worker_os.getpid()]})
 
     def warm() -> None:
