@@ -65,6 +65,27 @@ def test_every_live_mention_is_linked_once(cli_nights):
     assert len(linked) == len(live)
 
 
+def test_penalties_are_dated_for_the_resolver_as_their_feeds_say(cli_nights):
+    """ingest.live_mention.penalized_on: the decision's date of every penalty (a failed
+    inspection, not a passed one), null on every other record."""
+    dsn = cli_nights["dsn"]
+    penalized = dict(rows(dsn, "select agency || '/' || feed, count(*) from ingest.live_mention"
+                               " where penalized_on is not null group by 1"))
+    assert set(penalized) == {"construction/violations", "food_drug/penalties",
+                              "price/price_violations", "quality/product_inspections"}
+    inspections = rows(dsn, "select i.verdict, m.penalized_on = i.inspected_on, count(*)"
+                            " from ingest.live_mention m join ingest.quality__product_inspections i"
+                            " using (record_id) where m.feed = 'product_inspections'"
+                            " and i.valid_to is null group by 1, 2")
+    assert {(verdict, same) for verdict, same, _ in inspections} <= {("不合格", True), ("合格", None)}
+    assert {verdict for verdict, _, _ in inspections} >= {"不合格", "合格"}
+    [(misdated,)] = rows(dsn, "select count(*) from ingest.live_mention m"
+                              " join ingest.price__price_violations p using (record_id)"
+                              " where m.feed = 'price_violations' and p.valid_to is null"
+                              " and m.penalized_on is distinct from p.decided_on")
+    assert misdated == 0
+
+
 def test_code_bearing_records_link_as_the_truth_says(cli_nights, generated):
     dsn = cli_nights["dsn"]
     code_bearing = rows(dsn, "select agency, feed, record_id from ingest.live_mention where"

@@ -38,6 +38,7 @@ MENTION_SCHEMA = pa.schema([
     *((c, pa.string()) for c in ("legal_rep", "name_core", "former_name_norm", "weak_code")),
     ("named_on", pa.date32()),
     ("founded_on", pa.date32()),
+    ("penalized_on", pa.date32()),
 ])
 # The job's steps up to the links, as it times them.
 LINKING_STEPS = ("signatures", "code_clusters", "cluster_codes", "names_exact", "names_dated",
@@ -69,7 +70,7 @@ def mention(
     uscc: str | None = None, org: str | None = None, regno: str | None = None,
     taxno: str | None = None, customs: str | None = None, legal_rep: str | None = None,
     former_name: str | None = None, weak_code: str | None = None, named_on: date | None = None,
-    founded_on: date | None = None,
+    founded_on: date | None = None, penalized_on: date | None = None,
 ) -> dict[str, Any]:
     agency, feed, record_id = mention_id.split("|")
     # The loader fills org from a valid uscc or taxno, and the names' normal forms.
@@ -81,7 +82,7 @@ def mention(
         "taxno": taxno, "customs": customs, "is_branch": is_branch, "source_rank": rank,
         "legal_rep": legal_rep, "name_core": core_name(name_norm),
         "former_name_norm": normalize_name(former_name), "weak_code": weak_code,
-        "named_on": named_on, "founded_on": founded_on,
+        "named_on": named_on, "founded_on": founded_on, "penalized_on": penalized_on,
     }
 
 
@@ -340,6 +341,61 @@ def test_a_dated_record_spelled_as_one_of_the_names_holders_spells_it_is_theirs(
         "name": "沈阳卯钢结构有限公司", "named_on": "2017-04-09", "spelling": SPELLING_S}})
     assert evidence["zzcourt|case|U4"] == ("singleton", {})
     assert evidence["zzcourt|case|P2"] == ("singleton", {})
+
+
+def penalty(mention_id: str, name: str, day: date, **codes: str) -> dict[str, Any]:
+    """A penalty record as the loader delivers it: dated as of its decision, which it is."""
+    return mention(mention_id, name, rank=4, named_on=day, penalized_on=day, **codes)
+
+
+# Short forms several registered enterprises fit alike (AUDITS.md A8's price violations).
+USCC_J, USCC_K, USCC_L, USCC_F, USCC_G, USCC_H, USCC_I = (
+    uscc_code(org_code(body)) for body in ("26345678", "27345678", "28345678", "29345678", "30345678",
+                                           "31345678", "33345678"))
+PENALTY_SCENARIO = [
+    # 优叁建材 fits J, K and L alike. K's food/drug penalty came 112 days before it: K's. J's
+    # was a price penalty (the query's own agency), L's two years before.
+    mention("paic|reg|J1", "本溪优叁建材有限公司", rank=0, uscc=USCC_J),
+    mention("paic|reg|K1", "大连优叁建材有限公司", rank=0, uscc=USCC_K),
+    mention("paic|reg|L1", "营口优叁建材有限公司", rank=0, uscc=USCC_L),
+    penalty("price|pv|J2", "本溪优叁建材有限公司", date(2024, 4, 20), uscc=USCC_J),
+    penalty("food|pen|K2", "大连优叁建材有限公司", date(2024, 1, 10), uscc=USCC_K),
+    penalty("food|pen|L2", "营口优叁建材有限公司", date(2022, 5, 1), uscc=USCC_L),
+    penalty("price|pv|Q1", "优叁建材", date(2024, 5, 1)),
+    # Near misses, alone: 辰丰商贸 fits F and G; F's other penalty came 366 days after it, and a
+    # record of G that is no penalty (a licence) came the day before.
+    mention("paic|reg|F1", "沈阳辰丰商贸有限公司", rank=0, uscc=USCC_F),
+    mention("paic|reg|G1", "鞍山辰丰商贸有限公司", rank=0, uscc=USCC_G),
+    penalty("build|vio|F2", "沈阳辰丰商贸有限公司", date(2025, 3, 2), uscc=USCC_F),
+    mention("food|lic|G2", "鞍山辰丰商贸有限公司", rank=4, uscc=USCC_G, named_on=date(2024, 2, 29)),
+    penalty("price|pv|Q2", "辰丰商贸", date(2024, 3, 1)),
+    # 泽宏餐饮 twice, in 2023 and 2020: one group by its exact name, which H's 2023 penalty is
+    # near only in part, so that it may hold another enterprise's record too: alone.
+    mention("paic|reg|H1", "沈阳泽宏餐饮有限公司", rank=0, uscc=USCC_H),
+    mention("paic|reg|I1", "鞍山泽宏餐饮有限公司", rank=0, uscc=USCC_I),
+    penalty("food|pen|H2", "沈阳泽宏餐饮有限公司", date(2023, 6, 1), uscc=USCC_H),
+    penalty("price|pv|Q3", "泽宏餐饮", date(2023, 5, 1)),
+    penalty("price|pv|Q4", "泽宏餐饮", date(2020, 1, 1)),
+]
+
+
+def test_a_short_form_fitting_several_enterprises_is_the_one_another_agency_penalised_that_year(
+    spark: SparkSession,
+) -> None:
+    empty_prior = spark.createDataFrame([], "mention_id string, enterprise_id string")
+    result = resolve(mentions_df(spark, PENALTY_SCENARIO), empty_prior, next_id=1)
+    links = {r["mention_id"]: r.asDict() for r in result.links.collect()}
+    enterprise_of = {m: link["enterprise_id"] for m, link in links.items()}
+    assert enterprise_of["price|pv|Q1"] == enterprise_of["paic|reg|K1"]
+    rule, evidence = links["price|pv|Q1"]["rule"], json.loads(links["price|pv|Q1"]["evidence"])
+    assert rule == "name_fuzzy"
+    assert evidence["by_name"]["matched_name"] == "大连优叁建材有限公司"
+    assert evidence["by_name"]["penalised_near"] is True
+    registered = {e for m, e in enterprise_of.items() if m.startswith("paic|")}
+    assert len(registered) == 7
+    assert {enterprise_of[m] for m in ("price|pv|Q2", "price|pv|Q3", "price|pv|Q4")}.isdisjoint(registered)
+    assert links["price|pv|Q2"]["rule"] == "singleton"
+    assert enterprise_of["price|pv|Q3"] == enterprise_of["price|pv|Q4"]  # one exact name
 
 
 def test_conflicting_and_overused_keys_are_dropped_and_reported(

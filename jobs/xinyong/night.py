@@ -47,7 +47,7 @@ MENTION_SCHEMA = pa.schema([
     ("customs", pa.string()), ("is_branch", pa.bool_()), ("legal_rep", pa.string()),
     ("source_rank", pa.int32()), ("name_core", pa.string()), ("former_name_norm", pa.string()),
     ("weak_code", pa.string()), ("named_on", pa.date32()), ("closed_on", pa.date32()),
-    ("founded_on", pa.date32()),
+    ("founded_on", pa.date32()), ("penalized_on", pa.date32()),
 ])
 PRIOR_LINK_SCHEMA = pa.schema([("mention_id", pa.string()), ("enterprise_id", pa.string()),
                                ("rule", pa.string()), ("evidence", pa.string())])
@@ -146,7 +146,7 @@ def export_mentions(cursor, path: Path) -> int:
         "select agency || '|' || feed || '|' || record_id as mention_id, agency, feed,"
         " record_id, name, name_norm, uscc, org, regno, taxno, customs, is_branch,"
         " legal_rep, source_rank, name_core, former_name_norm, weak_code, named_on,"
-        " closed_on, founded_on from ingest.live_mention"
+        " closed_on, founded_on, penalized_on from ingest.live_mention"
     ), MENTION_SCHEMA, path)
 
 

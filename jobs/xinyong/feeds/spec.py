@@ -84,6 +84,12 @@ class Feed:
     # A register record's founding date (成立日期): a name-only record dated before it means
     # another holder of the name.
     founded_on_field: str | None = None
+    # A penalty the agency imposed (the kinds AUDITS.md's A8 counts), dated by this field; with
+    # ``penalty_if`` (field, value), only a record whose field holds that value (a failed
+    # inspection). Two enterprises a name-only record fits equally are told apart by which one
+    # another agency penalised within a year of it (resolve.transforms.PENALISED_NEAR).
+    penalty_on_field: str | None = None
+    penalty_if: tuple[str, str] | None = None
     branch_hint_field: str | None = None  # a field whose text says 分公司 for branches
     mentions: MentionFn | None = None  # a custom extractor (court judgments: one per party)
     # Child fields exploded into one row per mention (judgment parties): (name, sql type).

@@ -76,6 +76,11 @@ WEAK_CODE_CONTRADICTS = -20.0
 # away in 2016; a 2026 record of 骏万餐饮管理 means 鞍山骏万), or all before it was founded. Not
 # the dates of name changes: agencies write a record dated before a change under the new name.
 OUTSIDE_LIFETIME = -10.0
+# Equally named candidates of a name-only penalty (the price bureau's 当事人 优叁建材 fits 本溪优叁
+# 建材 and 大连优叁建材 alike) are told apart by which one another agency penalised within a year
+# of it (Feed.penalty_on_field). It breaks ties only: it never lifts a name to the threshold.
+PENALISED_NEAR = 5.0
+PENALTY_WINDOW_DAYS = 365
 # Several enterprises held a name at a record's date: the record's spelling of it decides when
 # it is how one of them mostly spells that name (this share of its records under the name or
 # more) and how each other one seldom does (this share or less: other agencies' slips).
@@ -86,11 +91,12 @@ _LEADING_CITY = "^(" + "|".join(sorted(CITIES, key=len, reverse=True)) + ")"
 MENTION_COLUMNS = (
     "mention_id", "agency", "feed", "record_id", "name", "name_norm", *CODE_KINDS,
     "is_branch", "source_rank", "legal_rep", "name_core", "former_name_norm", "weak_code", "named_on",
-    "closed_on", "founded_on",
+    "closed_on", "founded_on", "penalized_on",
 )
 _OPTIONAL_TEXT_COLUMNS = ("legal_rep", "name_core", "former_name_norm", "weak_code")
-# closed_on: the day a register record says its enterprise ended; founded_on: its 成立日期.
-_DATE_COLUMNS = ("named_on", "closed_on", "founded_on")
+# closed_on: the day a register record says its enterprise ended; founded_on: its 成立日期;
+# penalized_on: the day of the penalty the record is (null: the record is none).
+_DATE_COLUMNS = ("named_on", "closed_on", "founded_on", "penalized_on")
 _HEAD_OF_BRANCH = r"^(.+?(?:股份公司|有限公司|公司)).+分(?:公司|店|厂)$"  # as names.core_name
 LINK_COLUMNS = ("mention_id", "enterprise_id", "rule", "evidence")
 ENTERPRISE_COLUMNS = (
@@ -147,6 +153,8 @@ def conform_mentions(mentions: DataFrame) -> DataFrame:
         *(F.col(c).cast("date").alias(c) for c in _DATE_COLUMNS),
         F.coalesce(F.col("is_branch").cast("boolean"), F.lit(False)).alias("is_branch"),
         F.col("source_rank").cast("int").alias("source_rank"),
+        # Which agency imposed the penalty: what a signature keeps of the agency (PENALISED_NEAR).
+        F.when(F.col("penalized_on").isNotNull(), F.col("agency")).alias("penalized_by"),
     )
 
 
@@ -535,8 +543,8 @@ def attach_by_fuzzy_name(
     threshold: float = DEFAULT_FUZZY_THRESHOLD,
     margin: float = DEFAULT_FUZZY_MARGIN,
 ) -> DataFrame:
-    """(group, target, score, name, matched_name, legal_rep, weak_code, spelled_alike) for
-    groups without a register code that resemble exactly one group with one.
+    """(group, target, score, name, matched_name, legal_rep, weak_code, spelled_alike,
+    penalised_near) for groups without a register code that resemble exactly one group with one.
 
     ``members`` are the mentions with their ``group`` and whether it is ``anchored``
     (``group_members``); ``group_codes`` (group, kind, code) the identity codes of each group.
@@ -549,7 +557,9 @@ def attach_by_fuzzy_name(
     organisation form) begins one of the candidate's (沈阳中宏 → 沈阳中宏商贸有限责任公司 rather than
     中宏(沈阳)餐饮管理有限公司), -10 when all the query's records are dated after the candidate's
     registration ended. The best candidate is taken when it reaches ``threshold`` and leads
-    the next by ``margin``; otherwise the group stays as it is.
+    the next by ``margin``; otherwise the group stays as it is. Between candidates the name
+    evidence cannot tell apart, +5 goes to one that another agency penalised within a year of
+    each penalty of the query (``PENALISED_NEAR``): it counts towards the lead, not the threshold.
     """
     from pyspark.sql.functions import pandas_udf
 
@@ -593,6 +603,11 @@ def attach_by_fuzzy_name(
     fits = F.exists(weighable, lambda w: F.exists(
         "t_codes", lambda c: (c["kind"] == w["kind"]) & F.regexp_like(c["code"], w["pattern"])))
     spelled_alike = F.exists("q_spellings", lambda s: F.exists("t_spellings", lambda t: t.startswith(s)))
+    # Every penalty of the query: a group of name-only records one exact short form joined may
+    # hold two enterprises' records, which one nearby penalty must not carry off together.
+    penalised_near = (F.size("q_penalties") > 0) & F.forall("q_penalties", lambda q: F.exists(
+        "t_penalties", lambda t: (t["agency"] != q["agency"])
+        & (F.abs(F.datediff(t["day"], q["day"])) <= PENALTY_WINDOW_DAYS)))
     judged = with_sides.select(
         "group", "target", "names", "score",
         F.when((F.size("q_reps") > 0) & (F.size("t_reps") > 0),
@@ -600,6 +615,7 @@ def attach_by_fuzzy_name(
         F.when(F.size(weighable) > 0, fits.cast("int")).alias("weak_fits"),
         F.array_min(F.transform(weighable, lambda w: w["weak_code"])).alias("weak_code"),
         F.when(spelled_alike, F.lit(True)).alias("spelled_alike"),
+        F.when(penalised_near, F.lit(True)).alias("penalised_near"),
         ((F.col("q_first_named") >= F.col("t_closed_on")) | (F.col("q_last_named") < F.col("t_founded_on")))
         .alias("outside_lifetime"),
     )
@@ -614,19 +630,22 @@ def attach_by_fuzzy_name(
         + F.when(F.col("spelled_alike"), SPELLED_ALIKE).otherwise(0.0)
         + F.when(F.col("outside_lifetime"), OUTSIDE_LIFETIME).otherwise(0.0)
     )
-    judged = judged.withColumn("total", F.col("score") + adjustment)
+    tie_break = F.when(F.col("penalised_near"), PENALISED_NEAR).otherwise(0.0)
+    judged = judged.withColumn("named", F.col("score") + adjustment) \
+        .withColumn("total", F.col("named") + tie_break)
     ranked = judged.withColumn(
         "rank", F.row_number().over(Window.partitionBy("group").orderBy(F.desc("total"), "target"))
     ).withColumn(
         "runner_up", F.lead("total").over(Window.partitionBy("group").orderBy(F.desc("total"), "target"))
     )
     return ranked.where(
-        (F.col("rank") == 1) & (F.col("total") >= threshold)
+        (F.col("rank") == 1) & (F.col("named") >= threshold)
         & (F.col("runner_up").isNull() | (F.col("total") - F.col("runner_up") >= margin))
     ).select(
         "group", "target", F.round("total", 2).alias("score"), "names.name", "names.matched_name",
-        F.col("rep_agrees") == 1, "weak_code", "spelled_alike",
-    ).toDF("group", "target", "score", "name", "matched_name", "legal_rep", "weak_code", "spelled_alike")
+        F.col("rep_agrees") == 1, "weak_code", "spelled_alike", "penalised_near",
+    ).toDF("group", "target", "score", "name", "matched_name", "legal_rep", "weak_code", "spelled_alike",
+           "penalised_near")
 
 
 def group_members(mentions: DataFrame, grouped: DataFrame, group_codes: DataFrame) -> DataFrame:
@@ -651,10 +670,13 @@ def _evidence_profiles(members: DataFrame, group_codes: DataFrame) -> DataFrame:
     representatives (``reps``), damaged codes (``weak``: kind, pattern, weak_code), names as
     delivered (``spellings``), its records' dates under a name (``first_named``,
     ``last_named``), its founding and end (``founded_on``, ``closed_on``: ``_lifetimes``, as
-    a target is anchored) and its identity codes (``codes``: kind, code)."""
+    a target is anchored), the penalties it received (``penalties``: agency, day) and its
+    identity codes (``codes``: kind, code)."""
     weak = F.when(F.col("weak_code").isNotNull(), F.struct(
         F.substring_index("weak_code", ":", 1).alias("kind"),
         _weak_code_pattern(F.col("weak_code")).alias("pattern"), "weak_code"))
+    penalty = F.when(F.col("penalized_on").isNotNull(), F.struct(
+        F.col("penalized_by").alias("agency"), F.col("penalized_on").alias("day")))
     codes = group_codes.groupBy("group").agg(F.collect_set(F.struct("kind", "code")).alias("codes"))
     return members.groupBy("group").agg(  # collect_set leaves nulls out
         F.collect_set("legal_rep").alias("reps"),
@@ -664,6 +686,7 @@ def _evidence_profiles(members: DataFrame, group_codes: DataFrame) -> DataFrame:
         F.max("named_on").alias("last_named"),
         F.min("founded_on").alias("founded_on"),
         F.max("closed_on").alias("closed_on"),
+        F.collect_set(penalty).alias("penalties"),
     ).join(codes, "group", "left")
 
 
@@ -823,7 +846,7 @@ def link_mentions(
 
     name_evidence = F.when(F.col("target").isNotNull(), F.to_json(F.struct(
         F.col("fuzzy_name").alias("name"), "matched_name", "score", "legal_rep", "weak_code",
-        "spelled_alike",
+        "spelled_alike", "penalised_near",
     ))).when(F.col("name_rule").isNotNull(), F.to_json(F.struct("name", "named_on", "spelling")))
     shares_code = F.col("rule") != "singleton"
     rule = (
@@ -1029,7 +1052,7 @@ def _head_offices(members: DataFrame) -> DataFrame:
 # taxpayer's hundreds of VAT returns) are one signature and are linked once.
 SIGNATURE_COLUMNS = (
     "name", "name_norm", "name_core", *CODE_KINDS, "is_branch", "legal_rep", "former_name_norm", "weak_code",
-    "named_on", "closed_on", "founded_on",
+    "named_on", "closed_on", "founded_on", "penalized_on", "penalized_by",
 )
 
 

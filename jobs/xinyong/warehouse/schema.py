@@ -128,6 +128,17 @@ def _founded_on(feed: Feed) -> sql.Composable:
     return sql.Identifier(feed.founded_on_field) if feed.founded_on_field else sql.SQL("null::date")
 
 
+def _penalized_on(feed: Feed) -> sql.Composable:
+    """The date of the penalty a record is (Feed.penalty_on_field, on Feed.penalty_if), or null."""
+    if not feed.penalty_on_field:
+        return sql.SQL("null::date")
+    if not feed.penalty_if:
+        return sql.Identifier(feed.penalty_on_field)
+    field, value = feed.penalty_if
+    return sql.SQL("case when {} = {} then {} end").format(
+        sql.Identifier(field), sql.Literal(value), sql.Identifier(feed.penalty_on_field))
+
+
 def _create_live_mention_view(cursor) -> None:
     """ingest.live_mention: every current, non-deleted row that names an enterprise."""
     selects = []
@@ -138,13 +149,13 @@ def _create_live_mention_view(cursor) -> None:
             "ent_taxno as taxno, ent_customs as customs, coalesce(ent_is_branch, false) as is_branch, "
             "ent_legal_rep as legal_rep, {rank} as source_rank, ent_name_core as name_core, "
             "ent_former_name_norm as former_name_norm, ent_weak_code as weak_code, "
-            "ent_named_on as named_on, {closed_on} as closed_on, {founded_on} as founded_on "
-            "from {table} where valid_to is null and op <> 'D' "
+            "ent_named_on as named_on, {closed_on} as closed_on, {founded_on} as founded_on, "
+            "{penalized_on} as penalized_on from {table} where valid_to is null and op <> 'D' "
             "and (ent_name is not null or ent_uscc is not null or ent_org is not null "
             "or ent_regno is not null or ent_taxno is not null or ent_customs is not null)"
         ).format(agency=sql.Literal(agency.code), feed=sql.Literal(feed.feed),
                  rank=sql.Literal(agency.source_rank), closed_on=_closed_on(feed),
-                 founded_on=_founded_on(feed),
+                 founded_on=_founded_on(feed), penalized_on=_penalized_on(feed),
                  table=sql.Identifier("ingest", table_name(agency, feed))))
     cursor.execute(sql.SQL("create or replace view ingest.live_mention as {}").format(
         sql.SQL(" union all ").join(selects)))

@@ -30,6 +30,7 @@ VIOLATIONS = Feed(
         Field("决定日期", "decided_on", "date"),
     ),
     named_on_field="decided_on",
+    penalty_on_field="decided_on",
     name_field="name", code_fields=("uscc",),
     description="Construction violations and penalties (违规处理).",
 )

@@ -35,6 +35,7 @@ PENALTIES = Feed(
         Field("处罚日期", "decided_on", "date"),
     ),
     named_on_field="decided_on",
+    penalty_on_field="decided_on",
     name_field="name", code_fields=("credit_code",),
     description="Food and drug administrative penalties (行政处罚).",
 )

@@ -14,6 +14,7 @@ PRICE_VIOLATIONS = Feed(
         Field("决定日期", "decided_on", "date"),
     ),
     named_on_field="decided_on",
+    penalty_on_field="decided_on",
     name_field="party", code_fields=("license_code",),
     description="Price violations (价格违法行为处罚).",
 )

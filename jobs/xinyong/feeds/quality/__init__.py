@@ -31,6 +31,7 @@ PRODUCT_INSPECTIONS = Feed(
         Field("不合格项目", "failed_items"),
     ),
     named_on_field="inspected_on",
+    penalty_on_field="inspected_on", penalty_if=("verdict", "不合格"),
     name_field="name", code_fields=("org_code",),
     description="Product quality spot checks (产品质量抽查).",
 )
