@@ -265,3 +265,20 @@ def test_a_ninth_audit_is_one_sql_file(db, audit_dsn: str, tmp_path: Path, monke
     assert night.audit(audit_dsn, None, run_id) == {"A9": 1}
     assert findings(db, run_id, "A9") == {"E2": {"records": [
         {"agency": "aic", "feed": "registrations", "record_id": "R2"}]}}
+
+
+def test_an_audit_may_leave_a_join_method_out_of_its_own_plan(db, audit_dsn: str, tmp_path: Path,
+                                                               monkeypatch):
+    """'-- planner: enable_nestloop = off' holds for that audit's query alone."""
+    (tmp_path / "audits").mkdir()
+    setting = ("select enterprise_id, jsonb_build_object('nestloop', current_setting('enable_nestloop'))"
+               " as evidence from audit.aic__registrations where record_id = 'R2'\n")
+    (tmp_path / "audits" / "A9_hashed.sql").write_text(
+        "-- A9 hashed\n-- planner: enable_nestloop = off\n" + setting, encoding="utf-8")
+    (tmp_path / "audits" / "A10_planned.sql").write_text("-- A10 planned\n" + setting, encoding="utf-8")
+    assert night.planner_settings(tmp_path / "audits" / "A9_hashed.sql") == {"enable_nestloop": "off"}
+    run_id = load_case(db, read_case(AUDITS / "tests" / "A5.json"))
+    monkeypatch.setenv("XINYONG_SQL_DIR", str(tmp_path))
+    assert night.audit(audit_dsn, None, run_id) == {"A9": 1, "A10": 1}
+    assert findings(db, run_id, "A9") == {"E2": {"nestloop": "off"}}
+    assert findings(db, run_id, "A10") == {"E2": {"nestloop": "on"}}  # A10 runs after A9

@@ -9,6 +9,10 @@
 -- live records); a privilege of another enterprise.
 -- Evidence: the debtor records and the privileges issued after their publication, and the
 -- pairs (debtor record, privilege) that make the finding.
+--
+-- Planned without nested loops (scale 1, the query alone without parallel workers, as an
+-- INSERT runs it: 1.40 s against 2.32 s).
+-- planner: enable_nestloop = off
 with unperformed as (
     select enterprise_id, record_id, source, case_no, published_on, performance
     from audit.court__dishonest_debtors

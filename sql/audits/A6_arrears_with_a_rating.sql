@@ -7,6 +7,10 @@
 -- other than A in the announcement's year; a deleted or superseded announcement or rating
 -- (only live records: a rating corrected from A to B no longer counts).
 -- Evidence: the announcements and the A ratings of their years, and the years.
+--
+-- Planned without nested loops (scale 1, the query alone without parallel workers, as an
+-- INSERT runs it: 1.00 s against 1.24 s).
+-- planner: enable_nestloop = off
 with arrears as (
     select enterprise_id, record_id, source, announced_on, arrears_amount,
            extract(year from announced_on)::integer as year

@@ -11,17 +11,25 @@
 -- Near misses, not reported: penalties spread over more than 365 days (366 days apart do
 -- not share a window); several penalties from only two agencies; an inspection with 检验结论
 -- 合格; a deleted or superseded penalty (only live records).
+--
+-- The penalties carry agency, feed and record_id; what evidence names a record by
+-- (audit.record_source) is built for the findings' records only.
+--
+-- Planned without nested loops: the penalties of four feeds are read whole, and at scale 1
+-- hashing each feed once beat probing it record by record behind the links (the query alone,
+-- without parallel workers as an INSERT runs it: 0.60 s against 1.16 s).
+-- planner: enable_nestloop = off
 with penalty as (
-    select enterprise_id, agency, record_id, source, decided_on as penalty_on
+    select enterprise_id, agency, feed, record_id, decided_on as penalty_on
     from audit.construction__violations
     union all
-    select enterprise_id, agency, record_id, source, decided_on
+    select enterprise_id, agency, feed, record_id, decided_on
     from audit.food_drug__penalties
     union all
-    select enterprise_id, agency, record_id, source, decided_on
+    select enterprise_id, agency, feed, record_id, decided_on
     from audit.price__price_violations
     union all
-    select enterprise_id, agency, record_id, source, inspected_on
+    select enterprise_id, agency, feed, record_id, inspected_on
     from audit.quality__product_inspections
     where btrim(verdict) = '不合格'
 ),
@@ -30,9 +38,19 @@ dated as (
     select * from penalty where penalty_on is not null
 ),
 
+-- Only an enterprise penalised by 3 agencies at all may have 3 in one window, so windows are
+-- looked for among those alone (scale 1: 5,296 of the 125,242 enterprises penalised).
+three_agencies as (
+    select enterprise_id
+    from dated
+    group by enterprise_id
+    having count(distinct agency) >= 3
+),
+
 qualifying_window as (
     select s.enterprise_id, s.penalty_on as window_start
-    from (select distinct enterprise_id, penalty_on from dated) as s
+    from (select distinct enterprise_id, penalty_on from dated
+          where enterprise_id in (select enterprise_id from three_agencies)) as s
     join dated as p
       on p.enterprise_id = s.enterprise_id
      and p.penalty_on between s.penalty_on and s.penalty_on + 365
@@ -48,7 +66,8 @@ first_window as (
 
 select w.enterprise_id,
        jsonb_build_object(
-           'records', jsonb_agg(p.source || jsonb_build_object('penalty_on', p.penalty_on)
+           'records', jsonb_agg(audit.record_source(p.agency, p.feed, p.record_id)
+                                || jsonb_build_object('penalty_on', p.penalty_on)
                                 order by p.penalty_on, p.agency, p.record_id),
            'agencies', jsonb_agg(distinct p.agency order by p.agency),
            'first_on', min(p.penalty_on),
