@@ -322,12 +322,17 @@ SPELLING_SCENARIO = [
 ]
 
 
+def links_from_scratch(spark: SparkSession, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The links of ``rows`` resolved with no prior night, by mention_id."""
+    empty_prior = spark.createDataFrame([], "mention_id string, enterprise_id string")
+    result = resolve(mentions_df(spark, rows), empty_prior, next_id=1)
+    return {r["mention_id"]: r.asDict() for r in result.links.collect()}
+
+
 def test_a_dated_record_spelled_as_one_of_the_names_holders_spells_it_is_theirs(
     spark: SparkSession,
 ) -> None:
-    empty_prior = spark.createDataFrame([], "mention_id string, enterprise_id string")
-    result = resolve(mentions_df(spark, SPELLING_SCENARIO), empty_prior, next_id=1)
-    links = {r["mention_id"]: r.asDict() for r in result.links.collect()}
+    links = links_from_scratch(spark, SPELLING_SCENARIO)
     assert clusters(list(links.values())) == {
         eid(1): {"zzaic|reg|O1", *(f"zztax|vat|O2{i}" for i in range(10))},
         eid(2): {"zzaic|reg|P1", *(f"zzqual|lic|P3{i}" for i in range(3))},
@@ -382,9 +387,7 @@ PENALTY_SCENARIO = [
 def test_a_short_form_fitting_several_enterprises_is_the_one_another_agency_penalised_that_year(
     spark: SparkSession,
 ) -> None:
-    empty_prior = spark.createDataFrame([], "mention_id string, enterprise_id string")
-    result = resolve(mentions_df(spark, PENALTY_SCENARIO), empty_prior, next_id=1)
-    links = {r["mention_id"]: r.asDict() for r in result.links.collect()}
+    links = links_from_scratch(spark, PENALTY_SCENARIO)
     enterprise_of = {m: link["enterprise_id"] for m, link in links.items()}
     assert enterprise_of["price|pv|Q1"] == enterprise_of["paic|reg|K1"]
     rule, evidence = links["price|pv|Q1"]["rule"], json.loads(links["price|pv|Q1"]["evidence"])
