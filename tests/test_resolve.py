@@ -393,7 +393,7 @@ def test_a_short_form_fitting_several_enterprises_is_the_one_another_agency_pena
     rule, evidence = links["price|pv|Q1"]["rule"], json.loads(links["price|pv|Q1"]["evidence"])
     assert rule == "name_fuzzy"
     assert evidence["by_name"]["matched_name"] == "大连优叁建材有限公司"
-    assert evidence["by_name"]["penalised_near"] is True
+    assert evidence["by_name"]["penalized_near"] is True
     registered = {e for m, e in enterprise_of.items() if m.startswith("paic|")}
     assert len(registered) == 7
     assert {enterprise_of[m] for m in ("price|pv|Q2", "price|pv|Q3", "price|pv|Q4")}.isdisjoint(registered)

@@ -87,7 +87,7 @@ class Feed:
     # A penalty the agency imposed (the kinds AUDITS.md's A8 counts), dated by this field; with
     # ``penalty_if`` (field, value), only a record whose field holds that value (a failed
     # inspection). Two enterprises a name-only record fits equally are told apart by which one
-    # another agency penalised within a year of it (resolve.transforms.PENALISED_NEAR).
+    # another agency penalised within a year of it (resolve.transforms.PENALIZED_NEAR).
     penalty_on_field: str | None = None
     penalty_if: tuple[str, str] | None = None
     branch_hint_field: str | None = None  # a field whose text says 分公司 for branches

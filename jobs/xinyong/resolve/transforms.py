@@ -79,7 +79,7 @@ OUTSIDE_LIFETIME = -10.0
 # Equally named candidates of a name-only penalty (the price bureau's 当事人 优叁建材 fits 本溪优叁
 # 建材 and 大连优叁建材 alike) are told apart by which one another agency penalised within a year
 # of it (Feed.penalty_on_field). It breaks ties only: it never lifts a name to the threshold.
-PENALISED_NEAR = 5.0
+PENALIZED_NEAR = 5.0
 PENALTY_WINDOW_DAYS = 365
 # Several enterprises held a name at a record's date: the record's spelling of it decides when
 # it is how one of them mostly spells that name (this share of its records under the name or
@@ -153,7 +153,7 @@ def conform_mentions(mentions: DataFrame) -> DataFrame:
         *(F.col(c).cast("date").alias(c) for c in _DATE_COLUMNS),
         F.coalesce(F.col("is_branch").cast("boolean"), F.lit(False)).alias("is_branch"),
         F.col("source_rank").cast("int").alias("source_rank"),
-        # Which agency imposed the penalty: what a signature keeps of the agency (PENALISED_NEAR).
+        # Which agency imposed the penalty: what a signature keeps of the agency (PENALIZED_NEAR).
         F.when(F.col("penalized_on").isNotNull(), F.col("agency")).alias("penalized_by"),
     )
 
@@ -544,7 +544,7 @@ def attach_by_fuzzy_name(
     margin: float = DEFAULT_FUZZY_MARGIN,
 ) -> DataFrame:
     """(group, target, score, name, matched_name, legal_rep, weak_code, spelled_alike,
-    penalised_near) for groups without a register code that resemble exactly one group with one.
+    penalized_near) for groups without a register code that resemble exactly one group with one.
 
     ``members`` are the mentions with their ``group`` and whether it is ``anchored``
     (``group_members``); ``group_codes`` (group, kind, code) the identity codes of each group.
@@ -559,7 +559,7 @@ def attach_by_fuzzy_name(
     registration ended. The best candidate is taken when it reaches ``threshold`` and leads
     the next by ``margin``; otherwise the group stays as it is. Between candidates the name
     evidence cannot tell apart, +5 goes to one that another agency penalised within a year of
-    each penalty of the query (``PENALISED_NEAR``): it counts towards the lead, not the threshold.
+    each penalty of the query (``PENALIZED_NEAR``): it counts towards the lead, not the threshold.
     """
     from pyspark.sql.functions import pandas_udf
 
@@ -605,7 +605,7 @@ def attach_by_fuzzy_name(
     spelled_alike = F.exists("q_spellings", lambda s: F.exists("t_spellings", lambda t: t.startswith(s)))
     # Every penalty of the query: a group of name-only records one exact short form joined may
     # hold two enterprises' records, which one nearby penalty must not carry off together.
-    penalised_near = (F.size("q_penalties") > 0) & F.forall("q_penalties", lambda q: F.exists(
+    penalized_near = (F.size("q_penalties") > 0) & F.forall("q_penalties", lambda q: F.exists(
         "t_penalties", lambda t: (t["agency"] != q["agency"])
         & (F.abs(F.datediff(t["day"], q["day"])) <= PENALTY_WINDOW_DAYS)))
     judged = with_sides.select(
@@ -615,7 +615,7 @@ def attach_by_fuzzy_name(
         F.when(F.size(weighable) > 0, fits.cast("int")).alias("weak_fits"),
         F.array_min(F.transform(weighable, lambda w: w["weak_code"])).alias("weak_code"),
         F.when(spelled_alike, F.lit(True)).alias("spelled_alike"),
-        F.when(penalised_near, F.lit(True)).alias("penalised_near"),
+        F.when(penalized_near, F.lit(True)).alias("penalized_near"),
         ((F.col("q_first_named") >= F.col("t_closed_on")) | (F.col("q_last_named") < F.col("t_founded_on")))
         .alias("outside_lifetime"),
     )
@@ -630,7 +630,7 @@ def attach_by_fuzzy_name(
         + F.when(F.col("spelled_alike"), SPELLED_ALIKE).otherwise(0.0)
         + F.when(F.col("outside_lifetime"), OUTSIDE_LIFETIME).otherwise(0.0)
     )
-    tie_break = F.when(F.col("penalised_near"), PENALISED_NEAR).otherwise(0.0)
+    tie_break = F.when(F.col("penalized_near"), PENALIZED_NEAR).otherwise(0.0)
     judged = judged.withColumn("named", F.col("score") + adjustment) \
         .withColumn("total", F.col("named") + tie_break)
     ranked = judged.withColumn(
@@ -643,9 +643,9 @@ def attach_by_fuzzy_name(
         & (F.col("runner_up").isNull() | (F.col("total") - F.col("runner_up") >= margin))
     ).select(
         "group", "target", F.round("total", 2).alias("score"), "names.name", "names.matched_name",
-        F.col("rep_agrees") == 1, "weak_code", "spelled_alike", "penalised_near",
+        F.col("rep_agrees") == 1, "weak_code", "spelled_alike", "penalized_near",
     ).toDF("group", "target", "score", "name", "matched_name", "legal_rep", "weak_code", "spelled_alike",
-           "penalised_near")
+           "penalized_near")
 
 
 def group_members(mentions: DataFrame, grouped: DataFrame, group_codes: DataFrame) -> DataFrame:
@@ -846,7 +846,7 @@ def link_mentions(
 
     name_evidence = F.when(F.col("target").isNotNull(), F.to_json(F.struct(
         F.col("fuzzy_name").alias("name"), "matched_name", "score", "legal_rep", "weak_code",
-        "spelled_alike", "penalised_near",
+        "spelled_alike", "penalized_near",
     ))).when(F.col("name_rule").isNotNull(), F.to_json(F.struct("name", "named_on", "spelling")))
     shares_code = F.col("rule") != "singleton"
     rule = (

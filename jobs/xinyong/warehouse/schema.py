@@ -135,7 +135,7 @@ def _penalized_on(feed: Feed) -> sql.Composable:
     if not feed.penalty_if:
         return sql.Identifier(feed.penalty_on_field)
     field, value = feed.penalty_if
-    return sql.SQL("case when {} = {} then {} end").format(
+    return sql.SQL("case when btrim({}) = {} then {} end").format(
         sql.Identifier(field), sql.Literal(value), sql.Identifier(feed.penalty_on_field))
 
 
