@@ -10,8 +10,9 @@
 -- Evidence: the debtor records and the privileges issued after their publication, and the
 -- pairs (debtor record, privilege) that make the finding.
 --
--- Planned without nested loops (scale 1, the query alone without parallel workers, as an
--- INSERT runs it: 1.40 s against 2.32 s).
+-- The privileges are read only for the debtors' enterprises (the __by_enterprise views), and
+-- the rest is planned without nested loops. Scale 1, `xinyong audit --only A3` p95: 0.56 s;
+-- 1.64 s reading both feeds whole; 17.6 s with nested loops.
 -- planner: enable_nestloop = off
 with unperformed as (
     select enterprise_id, record_id, source, case_no, published_on, performance
@@ -22,10 +23,12 @@ with unperformed as (
 
 privilege as (
     select enterprise_id, record_id, source, issued_on
-    from audit.construction__qualifications
+    from audit.construction__qualifications__by_enterprise
+    where enterprise_id in (select enterprise_id from unperformed)
     union all
     select enterprise_id, record_id, source, issued_on
-    from audit.food_drug__licenses
+    from audit.food_drug__licenses__by_enterprise
+    where enterprise_id in (select enterprise_id from unperformed)
 ),
 
 pair as (

@@ -8,8 +8,9 @@
 -- (only live records: a rating corrected from A to B no longer counts).
 -- Evidence: the announcements and the A ratings of their years, and the years.
 --
--- Planned without nested loops (scale 1, the query alone without parallel workers, as an
--- INSERT runs it: 1.00 s against 1.24 s).
+-- The ratings are read only for the enterprises with arrears (the __by_enterprise view), and
+-- the rest is planned without nested loops. Scale 1, `xinyong audit --only A6` p95: 0.93 s;
+-- 1.50 s reading all 1.39M ratings.
 -- planner: enable_nestloop = off
 with arrears as (
     select enterprise_id, record_id, source, announced_on, arrears_amount,
@@ -20,8 +21,9 @@ with arrears as (
 
 rated_a as (
     select enterprise_id, record_id, source, rating_year, rating
-    from audit.state_tax__credit_ratings
-    where upper(btrim(rating)) = 'A'
+    from audit.state_tax__credit_ratings__by_enterprise
+    where enterprise_id in (select enterprise_id from arrears)
+      and upper(btrim(rating)) = 'A'
 ),
 
 pair as (
