@@ -73,9 +73,10 @@ def scale_label(scale: float) -> str:
 def run_bench(scale: float, out_dir: Path, *, server: str | None = None,
               data_root: Path | None = None, database: str | None = None,
               splink_max_scale: float = SPLINK_MAX_SCALE, lookups: int = LOOKUPS,
-              audit_runs: int = AUDIT_RUNS) -> dict[str, Any]:
+              audit_runs: int = AUDIT_RUNS, keep_database: bool = False) -> dict[str, Any]:
     """Run the benchmark at ``scale`` on ``server`` (default: the warehouse server) in a scratch
-    database (default ``xinyong_bench_<scale>``, dropped afterwards); write and return the result."""
+    database (default ``xinyong_bench_<scale>``, dropped afterwards unless ``keep_database``);
+    write and return the result."""
     from xinyong.generate import GeneratorConfig, generate
 
     label = scale_label(scale)
@@ -108,7 +109,8 @@ def run_bench(scale: float, out_dir: Path, *, server: str | None = None,
             latency["audits"] = audit_latency(dsn, list(first_summary.audits), audit_runs)
             phases["latency"] = (started, time.time())
     finally:
-        platform.drop_database(server, name)
+        if not keep_database:
+            platform.drop_database(server, name)
 
     nights = {"first": _night(first_summary, memory), "delta": _night(delta_summary, memory)}
     ingest_seconds = nights["first"]["stages"]["ingest"]["seconds"]

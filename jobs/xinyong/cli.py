@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="timed lookups per query, each with another random key (default 50)")
     bench.add_argument("--audit-runs", type=int, default=10,
                        help="timed runs of each audit (default 10)")
+    bench.add_argument("--keep-database", action="store_true",
+                       help="keep the scratch warehouse afterwards (to profile its queries)")
     bench.set_defaults(handler=_bench)
 
     evaluate = commands.add_parser(
@@ -249,7 +251,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     result = run_bench(args.scale, args.out, data_root=args.data,
                        splink_max_scale=args.splink_max_scale, lookups=args.lookups,
-                       audit_runs=args.audit_runs)
+                       audit_runs=args.audit_runs, keep_database=args.keep_database)
     print(markdown(result), end="")
     return 0
 
