@@ -83,6 +83,21 @@ def test_named_on_fields_are_dates_of_their_feed():
             assert feed.field_by_name(feed.named_on_field).type == "date", feed.file
 
 
+def test_penalty_fields_are_the_four_kinds_a8_counts_dated_by_their_feed():
+    penalties = {(agency.code, feed.feed): feed for agency, feed in all_feeds() if feed.penalty_on_field}
+    # AUDITS.md's A8: construction violations, food/drug penalties, price violations, failed
+    # quality inspections (only 不合格 ones).
+    assert sorted(penalties) == [("construction", "violations"), ("food_drug", "penalties"),
+                                 ("price", "price_violations"), ("quality", "product_inspections")]
+    for (_, name), feed in penalties.items():
+        assert feed.field_by_name(feed.penalty_on_field).type == "date", name
+        if feed.penalty_if:
+            condition_field, _ = feed.penalty_if
+            feed.field_by_name(condition_field)  # a field of the feed, or KeyError
+    assert penalties["quality", "product_inspections"].penalty_if == ("verdict", "不合格")
+    assert all(feed.penalty_if is None for name, feed in penalties.items() if name[0] != "quality")
+
+
 def test_insert_update_delete_keep_history(dsn, tmp_path):
     registrations(tmp_path, "20261110", [registration("R1", "I", "沈阳澜天科技有限公司"),
                                          registration("R2", "I", "沈阳甲乙科技有限公司",
