@@ -250,6 +250,31 @@ def test_cli_reruns_audits_on_the_published_run(db, audit_dsn: str, capsys):
     assert db.fetchone()[0] == sum(len(refs) for refs in case["links"].values())
 
 
+def test_explain_shows_each_audit_as_it_runs_and_keeps_nothing(db, audit_dsn: str, capsys):
+    case = read_case(AUDITS / "tests" / "A1.json")
+    run_id = load_case(db, case)
+    plans = night.explain_audits(audit_dsn, None, run_id, only=["a1", "A8"])
+    assert list(plans) == ["A1", "A8"]
+    for plan in plans.values():
+        assert plan.startswith("Insert on finding") and "actual time=" in plan, plan
+    # The plan is made under the settings the audit runs with (A8's file: no nested loops).
+    assert "Nested Loop" not in plans["A8"] and "Hash Join" in plans["A8"]
+    db.execute("select count(*) from audit.finding where run_id = %s", (run_id,))
+    assert db.fetchone()[0] == 0
+    db.execute("select status from resolve.night_run where run_id = %s", (run_id,))
+    assert db.fetchone() == ("resolved",)
+    with warehouse_env(audit_dsn):
+        assert cli.main(["audit", "--explain", "--only", "A1"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("-- A1\nInsert on finding") and "-- A8" not in printed
+    # The findings the explained audits would have written, the audits write and count (A8,
+    # run under its own planner setting, reports none here).
+    assert night.audit(audit_dsn, None, run_id, only=["A1", "A8"]) == {"A1": len(case["expected"]),
+                                                                        "A8": 0}
+    db.execute("select audit, count(*) from audit.finding where run_id = %s group by audit", (run_id,))
+    assert dict(db.fetchall()) == {"A1": len(case["expected"])}
+
+
 def test_a_ninth_audit_is_one_sql_file(db, audit_dsn: str, tmp_path: Path, monkeypatch):
     """An analyst's audit file: '%' is SQL, a last-line comment is harmless."""
     (tmp_path / "audits").mkdir()

@@ -58,6 +58,14 @@ def test_the_json_has_every_stage_of_both_nights_with_time_rows_and_memory(bench
         assert numbers["seconds"] >= sum(s["seconds"] for s in numbers["stages"].values()) - 0.05
         files = numbers["files"]
         assert files["parse_seconds"] > 0 and files["load_seconds"] > 0
+        # The load by step: COPY, index rebuilds and ANALYZE (a feed's first load only),
+        # versions closed, quarantine; together within the load's time.
+        steps = files["load_step_seconds"]
+        assert list(steps) == ["copy", "indexes", "analyze", "versions", "quarantine"], night
+        assert steps["copy"] > 0 and steps["versions"] > 0, night
+        if night == "first":  # the feeds' first loads
+            assert steps["indexes"] > 0 and steps["analyze"] > 0
+        assert sum(steps.values()) <= files["load_seconds"], night
         assert files["rows_loaded"] <= numbers["rows_delivered"]
     # The first night resolves everything; the second links only what it has not seen.
     assert written["nights"]["first"]["incremental"] == 0
@@ -77,7 +85,8 @@ def test_the_json_has_every_stage_of_both_nights_with_time_rows_and_memory(bench
         assert _within(
             [steps[s] for s in warehouse_steps], numbers["stages"]["resolve"]["seconds"]), night
         assert _within([v for s, v in steps.items() if s.startswith("spark: ")], steps["spark_job"]), night
-    assert "↳ spark job" in (bench["out"] / "scale-0.0005.md").read_text(encoding="utf-8")
+    table = (bench["out"] / "scale-0.0005.md").read_text(encoding="utf-8")
+    assert "↳ spark job" in table and "↳ load: indexes, Σ over files" in table
     # The resolution stage runs spark-submit: its JVM (a child process) is what peaks.
     resolve = written["nights"]["first"]["stages"]["resolve"]
     assert resolve["peak_process_mib"] > written["nights"]["first"]["stages"]["ingest"]["peak_process_mib"]

@@ -41,6 +41,7 @@ from psycopg2 import sql
 
 from xinyong import platform
 from xinyong.feeds import all_feeds
+from xinyong.ingest.deliveries import LOAD_STEPS
 from xinyong.night import NightSummary, audit, run_night
 from xinyong.warehouse.db import connect, transaction
 from xinyong.warehouse.schema import staged_columns, table_name
@@ -274,6 +275,8 @@ def _night(summary: NightSummary, memory: MemorySampler) -> dict[str, Any]:
             # Not rounded: a tiny delta night's files take well under 10 ms.
             "files": {"parse_seconds": sum(f["parse_seconds"] for f in files),
                       "load_seconds": sum(f["load_seconds"] for f in files),
+                      "load_step_seconds": {step: sum(f["load_step_seconds"].get(step, 0.0) for f in files)
+                                     for step in LOAD_STEPS},
                       "rows_loaded": sum(f["rows_loaded"] for f in files)},
             "audit_findings": sum(summary.audits.values()),
             "stages": stages, "resolve_steps": _resolve_steps(summary.resolution),
@@ -551,6 +554,9 @@ def markdown(result: dict[str, Any]) -> str:
                     seconds = numbers["files"][f"{part}_seconds"]
                     lines.append(f"| {label} | ↳ {part}, Σ over files | {seconds:.2f} | {_cell(s['rows'])}"
                                  f" | {_cell(_rate(s['rows'], seconds))} | — | — |")
+                for step, seconds in numbers["files"].get("load_step_seconds", {}).items():
+                    lines.append(f"| {label} | ↳ load: {step}, Σ over files | {seconds:.2f}"
+                                 " | — | — | — | — |")
         lines.append(f"| {label} | **night** | **{numbers['seconds']:.2f}** | {numbers['rows_delivered']:,}"
                      f" | {_cell(numbers['rows_per_s'])} | {_cell(numbers['peak_process_mib'])}"
                      f" | {_cell(numbers['peak_tree_mib'])} |")

@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
                             " resolved, audited or published run")
     audit.add_argument("--only", action="append", metavar="CODE",
                        help="run only this audit, e.g. A3 (repeat, or A3,A5); default: all")
+    audit.add_argument("--explain", action="store_true",
+                       help="print each audit's plan with its steps' rows and times (EXPLAIN"
+                            " ANALYZE, BUFFERS of the audit as it runs), then roll back")
     audit.set_defaults(handler=_audit)
 
     status = commands.add_parser("status", help="the last delivery of every agency")
@@ -193,10 +196,17 @@ def _audit(args: argparse.Namespace) -> int:
 
     only = [code for value in args.only or [] for code in value.split(",") if code.strip()]
     try:
-        counts = night.audit(night.warehouse_dsn(), args.date, only=only or None)
+        if args.explain:
+            plans = night.explain_audits(night.warehouse_dsn(), args.date, only=only or None)
+        else:
+            counts = night.audit(night.warehouse_dsn(), args.date, only=only or None)
     except (ValueError, NightFailed) as exc:  # an audit code without a file; no run to audit
         print(f"xinyong: {exc}", file=sys.stderr)
         return 2
+    if args.explain:
+        for code, plan in plans.items():
+            print(f"-- {code}\n{plan}\n")
+        return 0
     for code, count in counts.items():
         print(f"{code:<4} {count:>8} enterprises")
     return 0

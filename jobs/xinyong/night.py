@@ -35,6 +35,7 @@ from psycopg2 import sql
 from xinyong.feeds import agencies
 from xinyong.feeds import agency as get_agency
 from xinyong.ingest.deliveries import ingest_agency, pending_folders
+from xinyong.timing import timed_step
 from xinyong.warehouse.db import WarehouseUnavailable, one_line, transaction
 from xinyong.warehouse.exchange import parquet_to_table, query_to_parquet
 from xinyong.warehouse.migrate import migrate, sql_dir
@@ -219,14 +220,6 @@ def resolve(dsn: str, run_date: date, *, work_dir: Path | None = None,
     stats.update(run_id=run_id, mentions=mentions, steps=steps,
                  seconds=round(time.monotonic() - started, 1))
     return stats
-
-
-@contextmanager
-def timed_step(seconds: dict[str, float], step: str) -> Iterator[None]:
-    """Add the wall time of the block to ``seconds[step]``."""
-    started = time.perf_counter()
-    yield
-    seconds[step] = round(seconds.get(step, 0.0) + time.perf_counter() - started, 2)
 
 
 def _store_resolution(cursor, out: Path, run_id: int, run_date: date,
@@ -570,27 +563,70 @@ def planner_settings(path: Path) -> dict[str, str]:
     return dict(PLANNER_SETTING.findall(path.read_text(encoding="utf-8")))
 
 
-def audit(dsn: str, run_date: date | None = None, run_id: int | None = None,
-          only: list[str] | tuple[str, ...] | None = None) -> dict[str, int]:
-    """Run the audits of sql/audits/ (every A*.sql, or the codes in ``only``) against a run.
+@dataclass
+class AuditSession:
+    """An audit transaction set up to run audit files against one run (``audit_session``)."""
 
-    The run is ``run_id``, else the latest run not superseded (resolved, audited or
-    published), of ``run_date`` when given. Findings carry ``run_date`` (default: the run's
-    date) and replace that run's earlier findings of the same audits, in one transaction.
-    A resolved run becomes audited; a published run stays published (an analyst re-running
-    audits changes its findings in place). Returns the number of findings per audit code.
-    """
-    audit_files = {path.stem.split("_")[0].upper(): path
-                   for path in sorted((sql_dir() / "audits").glob("A*.sql"))}
-    codes = sorted(audit_files, key=lambda code: (len(code), code))
+    cursor: Any
+    run_id: int
+    run_date: date
+    files: dict[str, Path]  # audit code -> its SQL file, in the order they run
+
+    def insert_findings(self, code: str) -> int:
+        """Run one audit into audit.finding; returns the enterprises it reports."""
+        with self._planned_as_asked(code):
+            self.cursor.execute(self._insert(code), (self.run_id, code, self.run_date))
+            return int(self.cursor.rowcount)
+
+    def explain_findings(self, code: str) -> str:
+        """Run one audit as ``insert_findings`` does, under EXPLAIN (ANALYZE, BUFFERS); returns
+        its plan with each step's rows, time and pages read."""
+        with self._planned_as_asked(code):
+            self.cursor.execute(sql.SQL("explain (analyze, buffers) ") + self._insert(code),
+                                (self.run_id, code, self.run_date))
+            return "\n".join(line for (line,) in self.cursor.fetchall())
+
+    def _insert(self, code: str) -> sql.Composable:
+        return sql.SQL("insert into audit.finding (run_id, audit, enterprise_id, run_date, evidence)"
+                       " select %s, %s, enterprise_id, %s, evidence from (\n{}\n) as findings"
+                       ).format(select_file(self.files[code]))
+
+    @contextmanager
+    def _planned_as_asked(self, code: str) -> Iterator[None]:
+        """The planner settings the audit's file asks for, for the block alone."""
+        previous = {}
+        for name, value in planner_settings(self.files[code]).items():
+            self.cursor.execute("select current_setting(%s), set_config(%s, %s, true)",
+                                (name, name, value))
+            previous[name] = self.cursor.fetchone()[0]
+        yield
+        for name, value in previous.items():
+            self.cursor.execute("select set_config(%s, %s, true)", (name, value))
+
+
+def audit_files(only: list[str] | tuple[str, ...] | None = None) -> dict[str, Path]:
+    """The audits of sql/audits/ (every A*.sql, or the codes in ``only``), A1 to A<n> in order."""
+    files = {path.stem.split("_")[0].upper(): path
+             for path in sorted((sql_dir() / "audits").glob("A*.sql"))}
+    codes = sorted(files, key=lambda code: (len(code), code))
     if only is not None:
         wanted = {code.strip().upper() for code in only if code.strip()}
-        unknown = wanted - set(audit_files)
+        unknown = wanted - set(files)
         if unknown:
             raise ValueError(f"no audit {', '.join(sorted(unknown))} in {sql_dir() / 'audits'};"
                              f" there are {', '.join(codes) or 'none'}")
         codes = [code for code in codes if code in wanted]
-    counts: dict[str, int] = {}
+    return {code: files[code] for code in codes}
+
+
+@contextmanager
+def audit_session(dsn: str, run_date: date | None, run_id: int | None,
+                  only: list[str] | tuple[str, ...] | None, *,
+                  keep: bool = True) -> Iterator[AuditSession]:
+    """One transaction to audit a run in: the run is ``run_id``, else the latest run not
+    superseded (resolved, audited or published), of ``run_date`` when given; its earlier
+    findings of these audits are deleted. It commits at the end when ``keep``, else rolls back."""
+    files = audit_files(only)
     with transaction(dsn) as conn, conn.cursor() as cursor:
         analyze_stale_tables(cursor)
     with transaction(dsn) as conn, conn.cursor() as cursor:
@@ -624,29 +660,46 @@ def audit(dsn: str, run_date: date | None = None, run_id: int | None = None,
         cursor.execute("select exists (select from audit.summary_run where run_id = %s)", (run_id,))
         if not cursor.fetchone()[0]:  # a run stored before the summaries existed
             build_audit_summaries(cursor, run_id)
-        log.info("auditing run %s of %s: %s", run_id, run_date, ", ".join(codes))
         cursor.execute("delete from audit.finding where run_id = %s and audit = any(%s)",
-                       (run_id, codes))
+                       (run_id, list(files)))
         cursor.execute("select set_config('xinyong.run_id', %s, true)", (str(run_id),))
-        for code in codes:
+        yield AuditSession(cursor, int(run_id), run_date, files)
+        if not keep:
+            conn.rollback()
+
+
+def audit(dsn: str, run_date: date | None = None, run_id: int | None = None,
+          only: list[str] | tuple[str, ...] | None = None) -> dict[str, int]:
+    """Run the audits of sql/audits/ (every A*.sql, or the codes in ``only``) against a run
+    (``audit_session``). Findings carry ``run_date`` (default: the run's date) and replace
+    that run's earlier findings of the same audits, in one transaction. A resolved run becomes
+    audited; a published run stays published (an analyst re-running audits changes its
+    findings in place). Returns the number of findings per audit code.
+    """
+    counts: dict[str, int] = {}
+    with audit_session(dsn, run_date, run_id, only) as session:
+        log.info("auditing run %s of %s: %s", session.run_id, session.run_date,
+                 ", ".join(session.files))
+        for code in session.files:
             started = time.monotonic()
-            settings = planner_settings(audit_files[code])
-            previous = {}
-            for name, value in settings.items():
-                cursor.execute("select current_setting(%s), set_config(%s, %s, true)", (name, name, value))
-                previous[name] = cursor.fetchone()[0]
-            cursor.execute(
-                sql.SQL("insert into audit.finding (run_id, audit, enterprise_id, run_date, evidence)"
-                        " select %s, %s, enterprise_id, %s, evidence from (\n{}\n) as findings")
-                .format(select_file(audit_files[code])), (run_id, code, run_date))
-            counts[code] = cursor.rowcount
-            for name, value in previous.items():
-                cursor.execute("select set_config(%s, %s, true)", (name, value))
-            log.info("audit %s: %d enterprises in %.1f s", code, cursor.rowcount,
+            counts[code] = session.insert_findings(code)
+            log.info("audit %s: %d enterprises in %.1f s", code, counts[code],
                      time.monotonic() - started)
-        cursor.execute("update resolve.night_run set status = 'audited'"
-                       " where run_id = %s and status = 'resolved'", (run_id,))
+        session.cursor.execute("update resolve.night_run set status = 'audited'"
+                               " where run_id = %s and status = 'resolved'", (session.run_id,))
     return counts
+
+
+def explain_audits(dsn: str, run_date: date | None = None, run_id: int | None = None,
+                   only: list[str] | tuple[str, ...] | None = None) -> dict[str, str]:
+    """Each audit run as ``audit`` runs it, under EXPLAIN (ANALYZE, BUFFERS): its plan, with
+    each step's rows, time and pages read, per audit code. Everything is rolled back: the
+    findings and the run's status stay as they were. (Timing every step adds to the time.)"""
+    plans: dict[str, str] = {}
+    with audit_session(dsn, run_date, run_id, only, keep=False) as session:
+        for code in session.files:
+            plans[code] = session.explain_findings(code)
+    return plans
 
 
 def _latest_run(cursor, status: str) -> int:

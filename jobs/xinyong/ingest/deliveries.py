@@ -25,6 +25,7 @@ from xinyong.feeds import agency as get_agency
 from xinyong.feeds.readers import FileScan, read_rows, scan_file
 from xinyong.feeds.spec import Agency, Feed
 from xinyong.ingest.records import parse_record
+from xinyong.timing import timed_step
 from xinyong.warehouse.db import transaction
 from xinyong.warehouse.schema import staged_columns, table_name
 
@@ -33,6 +34,12 @@ log = logging.getLogger(__name__)
 
 class DeliveryRejected(Exception):
     """The delivery does not match its manifest; nothing of it may be loaded."""
+
+
+# The parts of loading a parsed file (FileResult.load_step_seconds): COPY into the feed's table, its
+# indexes rebuilt (a first load only: they are dropped before its COPY), ANALYZE (a first load),
+# replaced versions closed (I/U/D), the quarantined rows COPYed.
+LOAD_STEPS = ("copy", "indexes", "analyze", "versions", "quarantine")
 
 
 @dataclass
@@ -46,9 +53,10 @@ class FileResult:
     rows_quarantined: int = 0
     notes: list[str] = field(default_factory=list)
     # Wall time reading and parsing the file into rows for COPY, and loading them: COPY into
-    # the feed's table and I/U/D applied (the bench's two stages).
+    # the feed's table and I/U/D applied (the bench's two stages); the load by step (LOAD_STEPS).
     parse_seconds: float = 0.0
     load_seconds: float = 0.0
+    load_step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -233,8 +241,10 @@ def _load_files(cursor, agency: Agency, folder: Path, manifest: dict[str, Any],
         result = _parse_file(feed, folder / feed.file, scans[entry["name"]], int(entry["rows"]),
                              delivery_id, batch_date, rows_path, quarantine_path, keys)
         started = time.perf_counter()
-        _add_versions(cursor, agency, feed, rows_path, delivery_id, batch_date, keys.suspects)
-        with quarantine_path.open("r", encoding="utf-8") as quarantine_in:
+        _add_versions(cursor, agency, feed, rows_path, delivery_id, batch_date, keys.suspects,
+                      result.load_step_seconds)
+        with timed_step(result.load_step_seconds, "quarantine", None), \
+                quarantine_path.open("r", encoding="utf-8") as quarantine_in:
             cursor.copy_expert(
                 "copy ingest.quarantine (delivery_id, file, line_no, record_key, reason, raw_text)"
                 " from stdin with (format csv)", quarantine_in)
@@ -317,8 +327,9 @@ def _version_columns(feed: Feed) -> list[str]:
 
 
 def _add_versions(cursor, agency: Agency, feed: Feed, rows_path: Path, delivery_id: int,
-                  batch_date: date, suspects: set[str] | None) -> None:
-    """COPY the delivered versions straight into the feed's table, then apply I/U/D.
+                  batch_date: date, suspects: set[str] | None, steps: dict[str, float]) -> None:
+    """COPY the delivered versions straight into the feed's table, then apply I/U/D; the wall
+    time of each part is added to ``steps`` (LOAD_STEPS).
 
     The first load of a feed (its whole history, tens of millions of rows at full scale) goes
     into the empty table without its indexes, which are rebuilt after it: one sort per index
@@ -328,15 +339,18 @@ def _add_versions(cursor, agency: Agency, feed: Feed, rows_path: Path, delivery_
     cursor.execute(sql.SQL("select exists (select from {})").format(table))
     first_load = not cursor.fetchone()[0]
     index_definitions = _drop_indexes(cursor, table) if first_load else []
-    with rows_path.open("r", encoding="utf-8") as rows_in:
+    with timed_step(steps, "copy", None), rows_path.open("r", encoding="utf-8") as rows_in:
         cursor.copy_expert(sql.SQL("copy {} ({}) from stdin with (format csv)").format(
             table, sql.SQL(", ").join(map(sql.Identifier, _version_columns(feed)))
         ).as_string(cursor), rows_in)
-    for definition in index_definitions:
-        cursor.execute(definition)
     if first_load:
-        cursor.execute(sql.SQL("analyze {}").format(table))
-    _close_replaced_versions(cursor, table, feed, first_load, delivery_id, batch_date, suspects)
+        with timed_step(steps, "indexes", None):
+            for definition in index_definitions:
+                cursor.execute(definition)
+        with timed_step(steps, "analyze", None):
+            cursor.execute(sql.SQL("analyze {}").format(table))
+    with timed_step(steps, "versions", None):
+        _close_replaced_versions(cursor, table, feed, first_load, delivery_id, batch_date, suspects)
 
 
 def _drop_indexes(cursor, table: sql.Identifier) -> list[str]:
