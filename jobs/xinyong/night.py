@@ -582,7 +582,7 @@ class AuditSession:
         """Run one audit as ``insert_findings`` does, under EXPLAIN (ANALYZE, BUFFERS); returns
         its plan with each step's rows, time and pages read."""
         with self._planned_as_asked(code):
-            self.cursor.execute(sql.SQL("explain (analyze, buffers) ") + self._insert(code),
+            self.cursor.execute(sql.SQL("explain (analyze, buffers) {}").format(self._insert(code)),
                                 (self.run_id, code, self.run_date))
             return "\n".join(line for (line,) in self.cursor.fetchall())
 
