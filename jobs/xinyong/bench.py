@@ -275,8 +275,9 @@ def _night(summary: NightSummary, memory: MemorySampler) -> dict[str, Any]:
             # Not rounded: a tiny delta night's files take well under 10 ms.
             "files": {"parse_seconds": sum(f["parse_seconds"] for f in files),
                       "load_seconds": sum(f["load_seconds"] for f in files),
-                      "load_step_seconds": {step: sum(f["load_step_seconds"].get(step, 0.0) for f in files)
-                                     for step in LOAD_STEPS},
+                      "load_step_seconds": {
+                          step: sum(f["load_step_seconds"].get(step, 0.0) for f in files)
+                          for step in LOAD_STEPS},
                       "rows_loaded": sum(f["rows_loaded"] for f in files)},
             "audit_findings": sum(summary.audits.values()),
             "stages": stages, "resolve_steps": _resolve_steps(summary.resolution),
