@@ -198,17 +198,15 @@ def _audit(args: argparse.Namespace) -> int:
     try:
         if args.explain:
             plans = night.explain_audits(night.warehouse_dsn(), args.date, only=only or None)
+            lines = [f"-- {code}\n{plan}\n" for code, plan in plans.items()]
         else:
             counts = night.audit(night.warehouse_dsn(), args.date, only=only or None)
+            lines = [f"{code:<4} {count:>8} enterprises" for code, count in counts.items()]
     except (ValueError, NightFailed) as exc:  # an audit code without a file; no run to audit
         print(f"xinyong: {exc}", file=sys.stderr)
         return 2
-    if args.explain:
-        for code, plan in plans.items():
-            print(f"-- {code}\n{plan}\n")
-        return 0
-    for code, count in counts.items():
-        print(f"{code:<4} {count:>8} enterprises")
+    for line in lines:
+        print(line)
     return 0
 
 
