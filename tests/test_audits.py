@@ -188,9 +188,51 @@ def nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def test_summaries_join_whole_feeds_on_keys(db, path: Path):
     """As night.build_audit_summaries builds them (enable_nestloop off), every join of a
     summary is a hash or merge join on a key: no nested loop, whose cost grows with the
-    product of its inputs (the planner underestimates a feed's share of the run's links)."""
-    plan = plan_of(db, night.select_file(path), {"enable_nestloop": "off"})
-    assert [n["Node Type"] for n in nodes(plan) if n["Node Type"] == "Nested Loop"] == []
+    product of its inputs (the planner underestimates a feed's share of the run's links).
+    A summary that asks for nested loops reads a few enterprises' records: it reads feeds and
+    links by index only, never a whole feed or every link of the run."""
+    settings = {"enable_nestloop": "off", **night.planner_settings(path)}
+    plan = list(nodes(plan_of(db, night.select_file(path), settings)))
+    if settings["enable_nestloop"] == "off":
+        assert [n["Node Type"] for n in plan if n["Node Type"] == "Nested Loop"] == []
+    else:
+        reads = {(n["Schema"], n["Relation Name"], n["Node Type"])
+                 for n in plan if n.get("Schema") in ("ingest", "resolve")}
+        assert reads, f"{path.name} reads no feed"
+        assert {kind for _, _, kind in reads} <= {"Index Scan", "Index Only Scan"}, reads
+
+
+def test_summaries_count_the_rows_they_store(db, audit_dsn: str):
+    run_id = load_case(db, read_case(AUDITS / "tests" / "A5.json"))
+    with psycopg2.connect(audit_dsn) as conn, conn.cursor() as cursor:
+        counts = night.build_audit_summaries(cursor, run_id)
+    assert set(counts) == {path.stem for path in SUMMARIES}
+    for name, count in counts.items():
+        db.execute(sql.SQL("select count(*) from {} where run_id = %s")
+                   .format(sql.Identifier("audit", f"summary_{name}")), (run_id,))
+        assert db.fetchone()[0] == count, name
+    assert counts["vat_without_local"] > 0 and counts["registration"] > 0
+
+
+def test_summaries_are_built_after_the_summaries_they_read(tmp_path: Path, monkeypatch):
+    summaries = tmp_path / "audits" / "summaries"
+    summaries.mkdir(parents=True)
+    (summaries / "a_first.sql").write_text("-- after: z_last\nselect 1\n", encoding="utf-8")
+    (summaries / "m_middle.sql").write_text("select 1\n", encoding="utf-8")
+    (summaries / "z_last.sql").write_text("select 1\n", encoding="utf-8")
+    monkeypatch.setenv("XINYONG_SQL_DIR", str(tmp_path))
+    order = [path.stem for path in night.summary_files()]
+    assert sorted(order) == ["a_first", "m_middle", "z_last"]
+    assert order.index("z_last") < order.index("a_first")
+    (summaries / "m_middle.sql").write_text("-- after: nowhere\nselect 1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="after nowhere"):
+        night.summary_files()
+    # The shipped summaries that read others' views name them.
+    monkeypatch.delenv("XINYONG_SQL_DIR")
+    shipped = [path.stem for path in night.summary_files()]
+    for name in ("late_activity", "listed_trading", "vat_without_local"):
+        assert shipped.index("activity") < shipped.index(name)
+    assert shipped.index("registration") < shipped.index("late_activity")
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])

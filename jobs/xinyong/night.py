@@ -9,6 +9,7 @@ run in one transaction. Readers see the previous night or the new one, never hal
 
 from __future__ import annotations
 
+import graphlib
 import json
 import logging
 import multiprocessing
@@ -21,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -516,29 +517,72 @@ def analyze_stale_tables(cursor) -> None:
         cursor.execute(sql.SQL("analyze {}").format(sql.Identifier(schema, table)))
 
 
+# A summary that reads another's view names it on a comment line: "-- after: activity".
+SUMMARY_AFTER = re.compile(r"^--\s*after:(.*)$", re.MULTILINE)
+
+
+def summary_files() -> list[Path]:
+    """The summaries of sql/audits/summaries/, each after the summaries its "-- after:"
+    line names (it reads their views), else in the order of their names."""
+    paths = {path.stem: path for path in sorted((sql_dir() / "audits" / "summaries").glob("*.sql"))}
+    order: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for name, path in paths.items():
+        after = [need for line in SUMMARY_AFTER.findall(path.read_text(encoding="utf-8"))
+                 for need in line.replace(",", " ").split()]
+        unknown = sorted(set(after) - set(paths))
+        if unknown:
+            raise ValueError(f"{path}: after {', '.join(unknown)}: no such summary in {path.parent}")
+        order.add(name, *after)
+    return [paths[name] for name in order.static_order()]
+
+
+def _summary_key(cursor, name: str) -> list[str]:
+    """The columns after run_id of audit.summary_<name>'s primary key, else of its first
+    index: the order its rows are written in."""
+    cursor.execute(
+        "select array(select a.attname from unnest(i.indkey::int2[]) with ordinality as k (attnum, n)"
+        "             join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum"
+        "             where a.attname <> 'run_id' order by k.n)"
+        " from pg_index as i where i.indrelid = %s::regclass"
+        " order by i.indisprimary desc, i.indexrelid limit 1",
+        (f"audit.summary_{name}",))
+    found = cursor.fetchone()
+    if not found or not found[0]:
+        raise ValueError(f"audit.summary_{name} has no index to write its rows in the order of")
+    return list(found[0])
+
+
 def build_audit_summaries(cursor, run_id: int) -> dict[str, int]:
     """Fill the run's audit summaries, audit.summary_<name> from
     sql/audits/summaries/<name>.sql, in the caller's transaction; returns rows per summary.
 
-    Each query reads whole feeds through the audit.<feed> views once, so that the audits can
-    start from a few enterprises (sql/migrations/V011). The planner underestimates the rows
-    of those views (a feed's share of resolve.link), and a nested loop planned on such an
-    estimate is quadratic: the summaries are built with hash joins only."""
+    Most read whole feeds through the audit.<feed> views once, so that the audits can start
+    from a few enterprises (sql/migrations/V011). The planner underestimates the rows of those
+    views (a feed's share of resolve.link), and a nested loop planned on such an estimate is
+    quadratic: the summaries are built with hash joins only, but for a file that asks for
+    nested loops ("-- planner: enable_nestloop = on"): one that reads the records of a few
+    enterprises by index (audit.<feed>__by_enterprise, sql/migrations/V012), where a hash join
+    would scan every link of the run."""
     started = time.monotonic()
     counts: dict[str, int] = {}
     cursor.execute("select set_config('xinyong.run_id', %s, true),"
                    " current_setting('enable_nestloop')", (str(run_id),))
     nestloop = cursor.fetchone()[1]
     cursor.execute("select set_config('enable_nestloop', 'off', true)")
-    for path in sorted((sql_dir() / "audits" / "summaries").glob("*.sql")):
+    for path in summary_files():
         table = sql.Identifier("audit", f"summary_{path.stem}")
         query = select_file(path)
         cursor.execute(sql.SQL("delete from {} where run_id = %s").format(table), (run_id,))
         cursor.execute(sql.SQL("select * from (\n{}\n) as summary limit 0").format(query))
         columns = sql.SQL(", ").join(sql.Identifier(c.name) for c in cursor.description)
-        cursor.execute(sql.SQL("insert into {} (run_id, {}) select %s, {} from (\n{}\n) as summary")
-                       .format(table, columns, columns, query), (run_id,))
-        counts[path.stem] = cursor.rowcount
+        # Written in the order of the table's key: an audit reading one run's rows by that
+        # index then reads the table's pages in order, not one page per row.
+        key = sql.SQL(", ").join(map(sql.Identifier, _summary_key(cursor, path.stem)))
+        with planned_as_asked(cursor, path):
+            cursor.execute(sql.SQL("insert into {} (run_id, {}) select %s, {} from (\n{}\n)"
+                                   " as summary order by {}")
+                           .format(table, columns, columns, query, key), (run_id,))
+            counts[path.stem] = cursor.rowcount  # before the settings are restored
         cursor.execute(sql.SQL("analyze {}").format(table))
     cursor.execute("select set_config('enable_nestloop', %s, true)", (nestloop,))
     seconds = time.monotonic() - started
@@ -559,8 +603,20 @@ PLANNER_SETTING = re.compile(r"^--\s*planner:\s*(enable_\w+)\s*=\s*(on|off)\s*$"
 
 
 def planner_settings(path: Path) -> dict[str, str]:
-    """The planner settings an audit file asks for (``PLANNER_SETTING`` lines)."""
+    """The planner settings an audit or summary file asks for (``PLANNER_SETTING`` lines)."""
     return dict(PLANNER_SETTING.findall(path.read_text(encoding="utf-8")))
+
+
+@contextmanager
+def planned_as_asked(cursor, path: Path) -> Iterator[None]:
+    """The planner settings the file asks for, for the block alone."""
+    previous = {}
+    for name, value in planner_settings(path).items():
+        cursor.execute("select current_setting(%s), set_config(%s, %s, true)", (name, name, value))
+        previous[name] = cursor.fetchone()[0]
+    yield
+    for name, value in previous.items():
+        cursor.execute("select set_config(%s, %s, true)", (name, value))
 
 
 @dataclass
@@ -591,17 +647,8 @@ class AuditSession:
                        " select %s, %s, enterprise_id, %s, evidence from (\n{}\n) as findings"
                        ).format(select_file(self.files[code]))
 
-    @contextmanager
-    def _planned_as_asked(self, code: str) -> Iterator[None]:
-        """The planner settings the audit's file asks for, for the block alone."""
-        previous = {}
-        for name, value in planner_settings(self.files[code]).items():
-            self.cursor.execute("select current_setting(%s), set_config(%s, %s, true)",
-                                (name, name, value))
-            previous[name] = self.cursor.fetchone()[0]
-        yield
-        for name, value in previous.items():
-            self.cursor.execute("select set_config(%s, %s, true)", (name, value))
+    def _planned_as_asked(self, code: str) -> AbstractContextManager[None]:
+        return planned_as_asked(self.cursor, self.files[code])
 
 
 def audit_files(only: list[str] | tuple[str, ...] | None = None) -> dict[str, Path]:

@@ -13,38 +13,16 @@
 -- its live AIC registration, the latest approved when it has several).
 -- Evidence: the registration and every live activity record after its 核准日期.
 --
--- The feeds hold millions of live records: the run's summary (audit.enterprise_activity, the
--- latest VAT filing, local-tax period start and customs declaration of each enterprise) finds
--- the enterprises, and only their records are read, by enterprise, for the evidence.
+-- The activity after the 核准日期 of every enterprise not in business comes from the run's
+-- summary (audit.late_activity, sql/audits/summaries/late_activity.sql: its records dated
+-- after the entry's 核准日期, by filing date, period start and DeclareDate as above); this
+-- file keeps the enterprises whose entry is 注销 or 吊销.
 with deregistered as (
-    select enterprise_id, source, status, approved_on
-    from audit.enterprise_registration
-    where status in ('注销', '吊销')
-      and approved_on is not null
-),
-
-active_after as (
-    select d.*
-    from deregistered as d
-    join audit.enterprise_activity as a on a.enterprise_id = d.enterprise_id
-    where a.vat_last_filed_on > d.approved_on
-       or a.local_last_period_start > d.approved_on
-       or a.customs_last_declared_on > d.approved_on
-),
-
-activity as (
-    select enterprise_id, agency, feed, record_id, 'filed_on' as date_field,
-           filed_on as activity_on
-    from audit.state_tax__vat_returns__by_enterprise
-    where enterprise_id in (select enterprise_id from active_after)
-    union all
-    select enterprise_id, agency, feed, record_id, 'period_start', period_start
-    from audit.local_tax__declarations__by_enterprise
-    where enterprise_id in (select enterprise_id from active_after)
-    union all
-    select enterprise_id, agency, feed, record_id, 'declared_on', declared_on
-    from audit.customs__declarations__by_enterprise
-    where enterprise_id in (select enterprise_id from active_after)
+    select r.enterprise_id, r.source, r.status, r.approved_on
+    from audit.enterprise_registration as r
+    where r.status in ('注销', '吊销')
+      and r.approved_on is not null
+      and r.enterprise_id in (select enterprise_id from audit.late_activity)
 ),
 
 after_approval as (
@@ -52,8 +30,8 @@ after_approval as (
            audit.record_source(a.agency, a.feed, a.record_id)
                || jsonb_build_object(a.date_field, a.activity_on) as record,
            a.activity_on, a.agency, a.feed, a.record_id
-    from active_after as d
-    join activity as a
+    from deregistered as d
+    join audit.late_activity as a
       on a.enterprise_id = d.enterprise_id
      and a.activity_on > d.approved_on
 )

@@ -10,40 +10,42 @@
 -- declaration.
 -- Evidence: the open listings and every declaration on or after the listing's 列入日期.
 --
--- The latest customs declaration of each enterprise comes from the run's summary
--- (audit.enterprise_activity); only the declarations of the enterprises it points at are read.
-with open_listing as (
-    select l.enterprise_id, l.feed, l.record_id, l.source, l.listed_on, l.listing_reason
-    from audit.aic__abnormal_operations as l
-    join audit.enterprise_activity as a on a.enterprise_id = l.enterprise_id
-    where l.listed_on is not null
-      and l.removed_on is null
-      and not coalesce(l.issues ? 'removed_on', false)
-      and a.customs_last_declared_on >= l.listed_on
+-- The declarations on or after each listing's 列入日期 come from the run's summary
+-- (audit.listed_trading, sql/audits/summaries/listed_trading.sql: every live listing with a
+-- 列入日期, removed or not, and its enterprise's declarations on or after it); this file
+-- keeps the listings still open.
+with pair as (
+    select t.enterprise_id, t.listing_record_id, t.listed_on, t.listing_reason,
+           t.declaration_record_id, t.declared_on
+    from audit.listed_trading as t
+    where t.removed_on is null
+      and not t.removed_on_unreadable
+      and t.declared_on >= t.listed_on
 ),
 
-pair as (
-    select l.enterprise_id, l.feed as listing_feed, l.record_id as listing_record_id,
-           l.source as listing_source, l.listed_on, l.listing_reason,
-           d.feed as declaration_feed, d.record_id as declaration_record_id,
-           d.source as declaration_source, d.declared_on
-    from open_listing as l
-    join audit.customs__declarations__by_enterprise as d
-      on d.enterprise_id = l.enterprise_id
-     and d.declared_on >= l.listed_on
-    where d.enterprise_id in (select enterprise_id from open_listing)
+-- Each record once (an enterprise may have several open listings), its evidence built after.
+listing as (
+    select distinct enterprise_id, listing_record_id, listed_on, listing_reason
+    from pair
+),
+
+declaration as (
+    select distinct enterprise_id, declaration_record_id, declared_on
+    from pair
 ),
 
 evidence_record as (
-    select enterprise_id, 'listing' as kind, listed_on as sort_date, listing_feed as feed,
-           listing_record_id as record_id,
-           listing_source || jsonb_build_object('listed_on', listed_on,
-                                                'listing_reason', listing_reason) as record
-    from pair
-    union
-    select enterprise_id, 'declaration', declared_on, declaration_feed, declaration_record_id,
-           declaration_source || jsonb_build_object('declared_on', declared_on)
-    from pair
+    select enterprise_id, 'listing' as kind, listed_on as sort_date,
+           'abnormal_operations' as feed, listing_record_id as record_id,
+           jsonb_build_object('agency', 'aic', 'feed', 'abnormal_operations',
+                              'record_id', listing_record_id, 'listed_on', listed_on,
+                              'listing_reason', listing_reason) as record
+    from listing
+    union all
+    select enterprise_id, 'declaration', declared_on, 'declarations', declaration_record_id,
+           jsonb_build_object('agency', 'customs', 'feed', 'declarations',
+                              'record_id', declaration_record_id, 'declared_on', declared_on)
+    from declaration
 )
 
 select enterprise_id,

@@ -13,37 +13,26 @@
 -- deleted is no declaration: the enterprise is reported.
 -- Evidence: the registration and every live VAT return.
 --
--- The counts come from the run's summary (audit.enterprise_activity: live VAT returns and
--- local-tax declarations per enterprise); only the reported enterprises' returns are read.
+-- The enterprises with live VAT returns and no live local-tax declaration come from the
+-- run's summary (audit.vat_without_local, sql/audits/summaries/vat_without_local.sql: how
+-- many returns, their first and last tax period, and each as an evidence record).
 with gap as (
-    select r.enterprise_id, r.source, r.status, a.vat_returns,
-           a.vat_first_period as first_period, a.vat_last_period as last_period
-    from audit.enterprise_registration as r
-    join audit.enterprise_activity as a on a.enterprise_id = r.enterprise_id
+    select v.enterprise_id, r.source, r.status, v.returns, v.first_period, v.last_period,
+           v.records
+    from audit.vat_without_local as v
+    join audit.enterprise_registration as r on r.enterprise_id = v.enterprise_id
     where r.status = '存续'
-      and a.vat_returns >= 12
-      and a.local_declarations = 0
-),
-
-vat_records as (
-    select g.enterprise_id,
-           jsonb_agg(v.source || jsonb_build_object('tax_period', v.tax_period,
-                                                    'filed_on', v.filed_on)
-                     order by v.tax_period, v.record_id) as records
-    from gap as g
-    join audit.state_tax__vat_returns__by_enterprise as v on v.enterprise_id = g.enterprise_id
-    group by g.enterprise_id
+      and v.returns >= 12
 )
 
-select g.enterprise_id,
+select enterprise_id,
        jsonb_build_object(
-           'records', jsonb_build_array(g.source || jsonb_build_object('status', g.status))
-                      || r.records,
-           'status', g.status,
-           'vat_returns', g.vat_returns,
-           'first_period', g.first_period,
-           'last_period', g.last_period,
+           'records', jsonb_build_array(source || jsonb_build_object('status', status))
+                      || records,
+           'status', status,
+           'vat_returns', returns,
+           'first_period', first_period,
+           'last_period', last_period,
            'local_tax_declarations', 0
        ) as evidence
-from gap as g
-join vat_records as r on r.enterprise_id = g.enterprise_id
+from gap

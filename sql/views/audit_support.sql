@@ -151,3 +151,40 @@ where s.run_id = audit.audited_run();
 comment on view audit.legal_rep is
     'live records of the audited run naming a person (identity-number hash) as legal '
     'representative of an enterprise';
+
+create or replace view audit.enterprise_rating as
+select s.enterprise_id, s.rating_year, s.record_id,
+       audit.record_source('state_tax', 'credit_ratings', s.record_id) as source, s.rating
+from audit.summary_rating as s
+where s.run_id = audit.audited_run();
+
+comment on view audit.enterprise_rating is
+    'per enterprise of the audited run and rating year (pjnd), its live state-tax credit ratings';
+
+create or replace view audit.late_activity as
+select s.enterprise_id, s.agency, s.feed, s.record_id, s.date_field, s.activity_on
+from audit.summary_late_activity as s
+where s.run_id = audit.audited_run();
+
+comment on view audit.late_activity is
+    'live activity records dated after the 核准日期 of an enterprise of the audited run that is '
+    'not in business (登记状态 other than 存续 and 在业)';
+
+create or replace view audit.listed_trading as
+select s.enterprise_id, s.listing_record_id, s.listed_on, s.listing_reason, s.removed_on,
+       s.removed_on_unreadable, s.declaration_record_id, s.declared_on
+from audit.summary_listed_trading as s
+where s.run_id = audit.audited_run();
+
+comment on view audit.listed_trading is
+    'per live abnormal-operations listing of the audited run, removed or not, the live customs '
+    'declarations of its enterprise on or after its 列入日期';
+
+create or replace view audit.vat_without_local as
+select s.enterprise_id, s.returns, s.first_period, s.last_period, s.records
+from audit.summary_vat_without_local as s
+where s.run_id = audit.audited_run();
+
+comment on view audit.vat_without_local is
+    'per enterprise of the audited run with VAT returns and no local-tax declaration: its '
+    'returns as evidence records';
