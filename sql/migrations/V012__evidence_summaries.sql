@@ -66,6 +66,12 @@ comment on table audit.summary_vat_without_local is
     'returns, their first and last tax period, and the returns as evidence records (agency, '
     'feed, record_id, tax_period, filed_on)';
 
+-- A2's years carry their declarations and returns as evidence records.
+alter table audit.summary_trade_year add column records jsonb not null default '[]';
+alter table audit.summary_trade_year alter column records drop default;
+comment on column audit.summary_trade_year.records is
+    'the year''s customs declarations and VAT returns as evidence records, in date order';
+
 -- A large evidence value is compressed when it is stored. lz4 compresses several times
 -- faster than the default pglz (A5's 370k evidence records at scale 1), where the server
 -- was built with it; a server without it keeps pglz.
@@ -73,7 +79,12 @@ do $$
 begin
     alter table audit.finding alter column evidence set compression lz4;
     alter table audit.summary_vat_without_local alter column records set compression lz4;
+    alter table audit.summary_trade_year alter column records set compression lz4;
 exception when feature_not_supported then
     raise notice 'this server has no lz4: evidence is compressed with pglz';
 end
 $$;
+
+-- The runs summarised before this migration lack these summaries (and A2's records): they are
+-- built again, for the published run by the next `xinyong audit` or night.
+delete from audit.summary_run;

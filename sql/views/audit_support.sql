@@ -29,6 +29,16 @@ as $$ select jsonb_build_object('agency', agency, 'feed', feed, 'record_id', rec
 comment on function audit.record_source(text, text, text) is
     'the evidence name of a delivered record: {"agency", "feed", "record_id"}';
 
+-- Evidence records gathered in pieces (a summary's per year, say) joined into one array.
+create or replace aggregate audit.jsonb_array_concat(jsonb) (
+    sfunc = jsonb_concat,
+    stype = jsonb,
+    initcond = '[]'
+);
+
+comment on aggregate audit.jsonb_array_concat(jsonb) is
+    'the concatenation of JSON arrays, in the order given: jsonb_array_concat(records order by year)';
+
 do $$
 declare
     feed_table record;
@@ -136,12 +146,13 @@ comment on view audit.enterprise_activity is
     'counts and latest dates of its live records';
 
 create or replace view audit.enterprise_trade_year as
-select s.enterprise_id, s.year, s.customs_cny, s.vat_sales
+select s.enterprise_id, s.year, s.customs_cny, s.vat_sales, s.records
 from audit.summary_trade_year as s
 where s.run_id = audit.audited_run();
 
 comment on view audit.enterprise_trade_year is
-    'per enterprise of the audited run and year with customs value: customs CNY, VAT sales';
+    'per enterprise of the audited run and year with customs value: customs CNY, VAT sales, '
+    'and the records of both as evidence';
 
 create or replace view audit.legal_rep as
 select s.person, s.enterprise_id, s.agency, s.feed, s.record_id, s.person_masked
