@@ -121,6 +121,34 @@ comment on function audit.audited_run() is
 -- The summaries of the audited run (tables audit.summary_*, sql/migrations/V011, filled from
 -- sql/audits/summaries/*.sql once the run's links are stored).
 
+-- Most summaries are read as they are, for the audited run: audit.<view> is every column of
+-- audit.summary_<name> but run_id.
+do $$
+declare
+    summary record;
+begin
+    for summary in
+        select *
+        from (values ('summary_activity', 'enterprise_activity'),
+                     ('summary_trade_year', 'enterprise_trade_year'),
+                     ('summary_legal_rep', 'legal_rep'),
+                     ('summary_late_activity', 'late_activity'),
+                     ('summary_listed_trading', 'listed_trading'),
+                     ('summary_vat_without_local', 'vat_without_local')) as v (name, view)
+    loop
+        execute format(
+            'create or replace view audit.%I as select %s from audit.%I as s'
+            ' where s.run_id = audit.audited_run()',
+            summary.view,
+            (select string_agg(format('s.%I', a.attname), ', ' order by a.attnum)
+             from pg_attribute as a
+             where a.attrelid = format('audit.%I', summary.name)::regclass
+               and a.attnum > 0 and not a.attisdropped and a.attname <> 'run_id'),
+            summary.name);
+    end loop;
+end
+$$;
+
 -- The enterprise's register entry, as resolve.enterprise.status takes it: of its live AIC
 -- registrations, the latest approved. 登记状态 and 核准日期 of the audits come from here.
 create or replace view audit.enterprise_registration as
@@ -134,30 +162,13 @@ where s.run_id = audit.audited_run();
 comment on view audit.enterprise_registration is
     'per enterprise of the audited run, its live AIC registration (latest 核准日期)';
 
-create or replace view audit.enterprise_activity as
-select s.enterprise_id, s.vat_returns, s.vat_first_period, s.vat_last_period,
-       s.vat_last_filed_on, s.local_declarations, s.local_last_period_start,
-       s.customs_declarations, s.customs_last_declared_on
-from audit.summary_activity as s
-where s.run_id = audit.audited_run();
-
 comment on view audit.enterprise_activity is
     'per enterprise of the audited run with VAT returns, local-tax or customs declarations: '
     'counts and latest dates of its live records';
 
-create or replace view audit.enterprise_trade_year as
-select s.enterprise_id, s.year, s.customs_cny, s.vat_sales, s.records
-from audit.summary_trade_year as s
-where s.run_id = audit.audited_run();
-
 comment on view audit.enterprise_trade_year is
     'per enterprise of the audited run and year with customs value: customs CNY, VAT sales, '
     'and the records of both as evidence';
-
-create or replace view audit.legal_rep as
-select s.person, s.enterprise_id, s.agency, s.feed, s.record_id, s.person_masked
-from audit.summary_legal_rep as s
-where s.run_id = audit.audited_run();
 
 comment on view audit.legal_rep is
     'live records of the audited run naming a person (identity-number hash) as legal '
@@ -172,29 +183,13 @@ where s.run_id = audit.audited_run();
 comment on view audit.enterprise_rating is
     'per enterprise of the audited run and rating year (pjnd), its live state-tax credit ratings';
 
-create or replace view audit.late_activity as
-select s.enterprise_id, s.agency, s.feed, s.record_id, s.date_field, s.activity_on
-from audit.summary_late_activity as s
-where s.run_id = audit.audited_run();
-
 comment on view audit.late_activity is
     'live activity records dated after the 核准日期 of an enterprise of the audited run that is '
     'not in business (登记状态 other than 存续 and 在业)';
 
-create or replace view audit.listed_trading as
-select s.enterprise_id, s.listing_record_id, s.listed_on, s.listing_reason, s.removed_on,
-       s.removed_on_unreadable, s.declaration_record_id, s.declared_on
-from audit.summary_listed_trading as s
-where s.run_id = audit.audited_run();
-
 comment on view audit.listed_trading is
     'per live abnormal-operations listing of the audited run, removed or not, the live customs '
     'declarations of its enterprise on or after its 列入日期';
-
-create or replace view audit.vat_without_local as
-select s.enterprise_id, s.returns, s.first_period, s.last_period, s.records
-from audit.summary_vat_without_local as s
-where s.run_id = audit.audited_run();
 
 comment on view audit.vat_without_local is
     'per enterprise of the audited run with VAT returns and no local-tax declaration: its '
