@@ -12,49 +12,40 @@
 --
 -- The declarations on or after each listing's 列入日期 come from the run's summary
 -- (audit.listed_trading, sql/audits/summaries/listed_trading.sql: every live listing with a
--- 列入日期, removed or not, and its enterprise's declarations on or after it); this file
--- keeps the listings still open.
-with pair as (
-    select t.enterprise_id, t.listing_record_id, t.listed_on, t.listing_reason,
-           t.declaration_record_id, t.declared_on
-    from audit.listed_trading as t
-    where t.removed_on is null
-      and not t.removed_on_unreadable
-      and t.declared_on >= t.listed_on
+-- 列入日期, removed or not, whose enterprise has declarations on or after it, with those
+-- declarations as evidence records); this file keeps the listings still open. Of several open
+-- listings of an enterprise, the earliest has every declaration the others have.
+with open_listing as (
+    select enterprise_id, listing_record_id, listed_on, listing_reason, declarations,
+           first_declared_on, last_declared_on, records
+    from audit.listed_trading
+    where removed_on is null
+      and not removed_on_unreadable
 ),
 
--- Each record once (an enterprise may have several open listings), its evidence built after.
-listing as (
-    select distinct enterprise_id, listing_record_id, listed_on, listing_reason
-    from pair
+earliest as (
+    select distinct on (enterprise_id) *
+    from open_listing
+    order by enterprise_id, listed_on, listing_record_id
 ),
 
-declaration as (
-    select distinct enterprise_id, declaration_record_id, declared_on
-    from pair
-),
-
-evidence_record as (
-    select enterprise_id, 'listing' as kind, listed_on as sort_date,
-           'abnormal_operations' as feed, listing_record_id as record_id,
-           jsonb_build_object('agency', 'aic', 'feed', 'abnormal_operations',
-                              'record_id', listing_record_id, 'listed_on', listed_on,
-                              'listing_reason', listing_reason) as record
-    from listing
-    union all
-    select enterprise_id, 'declaration', declared_on, 'declarations', declaration_record_id,
-           jsonb_build_object('agency', 'customs', 'feed', 'declarations',
-                              'record_id', declaration_record_id, 'declared_on', declared_on)
-    from declaration
+listings as (
+    select enterprise_id,
+           jsonb_agg(jsonb_build_object('agency', 'aic', 'feed', 'abnormal_operations',
+                                        'record_id', listing_record_id, 'listed_on', listed_on,
+                                        'listing_reason', listing_reason)
+                     order by listed_on, listing_record_id) as records
+    from open_listing
+    group by enterprise_id
 )
 
-select enterprise_id,
+select e.enterprise_id,
        jsonb_build_object(
-           'records', jsonb_agg(record order by sort_date, feed, record_id),
-           'listed_on', min(sort_date) filter (where kind = 'listing'),
-           'declarations', count(*) filter (where kind = 'declaration'),
-           'first_declared_on', min(sort_date) filter (where kind = 'declaration'),
-           'last_declared_on', max(sort_date) filter (where kind = 'declaration')
+           'records', l.records || e.records,
+           'listed_on', e.listed_on,
+           'declarations', e.declarations,
+           'first_declared_on', e.first_declared_on,
+           'last_declared_on', e.last_declared_on
        ) as evidence
-from evidence_record
-group by enterprise_id
+from earliest as e
+join listings as l on l.enterprise_id = e.enterprise_id

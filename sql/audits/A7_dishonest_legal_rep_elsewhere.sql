@@ -31,6 +31,12 @@ with debtor_record as (
     from audit.court__dishonest_debtors
 ),
 
+active as (
+    select enterprise_id, record_id, source, status
+    from audit.enterprise_registration
+    where status = '存续'
+),
+
 -- The records naming a person as legal representative of a debtor.
 debtor_rep as (
     select r.enterprise_id, r.person, r.person_masked, r.agency, r.feed, r.record_id
@@ -53,8 +59,7 @@ active_rep as (
     join audit.legal_rep as r
       on r.person = d.person
      and r.enterprise_id <> d.enterprise_id
-    join audit.enterprise_registration as a on a.enterprise_id = r.enterprise_id
-    where a.status = '存续'
+    where exists (select from active as a where a.enterprise_id = r.enterprise_id)
 ),
 
 pair as (
@@ -86,9 +91,10 @@ evidence_key as (
     join active_rep as r
       on r.debtor_id = i.debtor_id and r.active_id = i.active_id and r.person = i.person
     union
-    select i.enterprise_id, a.enterprise_id, 'aic', 'registrations', a.record_id
+    select i.enterprise_id, a.enterprise_id, a.source ->> 'agency', a.source ->> 'feed',
+           a.record_id
     from involved as i
-    join audit.enterprise_registration as a on a.enterprise_id = i.active_id
+    join active as a on a.enterprise_id = i.active_id
 ),
 
 evidence_record as (

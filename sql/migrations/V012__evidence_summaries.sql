@@ -22,19 +22,21 @@ comment on table audit.summary_rating is
     'per run, every live state-tax credit rating (纳税信用等级) with its rating year (pjnd)';
 
 create table audit.summary_late_activity (
-    run_id        bigint not null references resolve.night_run (run_id) on delete cascade,
-    enterprise_id text not null,
-    agency        text not null,
-    feed          text not null,
-    record_id     text not null,
-    date_field    text not null,
-    activity_on   date not null
+    run_id                 bigint not null references resolve.night_run (run_id) on delete cascade,
+    enterprise_id          text not null,
+    registration_record_id text not null,
+    status                 text,
+    approved_on            date not null,
+    activities             integer not null,
+    first_after            date not null,
+    last_after             date not null,
+    records                jsonb not null,
+    primary key (run_id, enterprise_id)
 );
-create index summary_late_activity_enterprise on audit.summary_late_activity (run_id, enterprise_id);
 comment on table audit.summary_late_activity is
     'per run and enterprise whose register entry is not in business (登记状态 other than 存续 '
-    'and 在业), its live VAT returns, local-tax and customs declarations dated after the '
-    'entry''s 核准日期';
+    'and 在业): the entry, and its live VAT returns, local-tax and customs declarations dated '
+    'after the entry''s 核准日期 as evidence records';
 
 create table audit.summary_listed_trading (
     run_id                bigint not null references resolve.night_run (run_id) on delete cascade,
@@ -44,13 +46,15 @@ create table audit.summary_listed_trading (
     listing_reason        text,
     removed_on            date,
     removed_on_unreadable boolean not null,
-    declaration_record_id text not null,
-    declared_on           date not null
+    declarations          integer not null,
+    first_declared_on     date not null,
+    last_declared_on      date not null,
+    records               jsonb not null,
+    primary key (run_id, enterprise_id, listing_record_id)
 );
-create index summary_listed_trading_enterprise on audit.summary_listed_trading (run_id, enterprise_id);
 comment on table audit.summary_listed_trading is
-    'per run and live abnormal-operations listing with a 列入日期, removed or not, each live '
-    'customs declaration of its enterprise dated on or after the 列入日期';
+    'per run and live abnormal-operations listing with a 列入日期, removed or not: the live '
+    'customs declarations of its enterprise dated on or after the 列入日期, as evidence records';
 
 create table audit.summary_vat_without_local (
     run_id        bigint not null references resolve.night_run (run_id) on delete cascade,
@@ -80,6 +84,8 @@ begin
     alter table audit.finding alter column evidence set compression lz4;
     alter table audit.summary_vat_without_local alter column records set compression lz4;
     alter table audit.summary_trade_year alter column records set compression lz4;
+    alter table audit.summary_late_activity alter column records set compression lz4;
+    alter table audit.summary_listed_trading alter column records set compression lz4;
 exception when feature_not_supported then
     raise notice 'this server has no lz4: evidence is compressed with pglz';
 end
