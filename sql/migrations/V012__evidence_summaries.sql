@@ -2,10 +2,10 @@
 -- evidence, gathered once by the night for the few enterprises that can need them, so that
 -- an audit reads neither whole feeds nor a feed record by record.
 --
--- Why: at scale 1, A1, A4 and A5 spent 2-4 s each reading 300-600k records of their
--- enterprises one index probe at a time (audit.<feed>__by_enterprise), and A6 1 s reading
--- all 1.39M rating links. Each summary keeps a fact, not a verdict: the audit still applies
--- its rule (statuses, thresholds, a listing still open, rating A) to it.
+-- Why: at scale 1, A1, A4 and A5 spent 3-5 s each reading 60-600k records of their
+-- enterprises one index probe at a time (audit.<feed>__by_enterprise), A2 22 s reading 1.9M,
+-- and A6 1 s reading all 1.39M rating links. Each summary keeps a fact, not a verdict: the
+-- audit still applies its rule (statuses, thresholds, a listing still open, rating A) to it.
 --
 -- Rows go with their run (on delete cascade). A summary's rows are written in the order of
 -- its key, so that reading one run's rows by its index reads the table in order.
