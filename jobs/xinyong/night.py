@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -537,19 +537,15 @@ def summary_files() -> list[Path]:
 
 
 def _summary_key(cursor, name: str) -> list[str]:
-    """The columns after run_id of audit.summary_<name>'s primary key, else of its first
-    index: the order its rows are written in."""
+    """The columns after run_id of audit.summary_<name>'s primary key, if it has one."""
     cursor.execute(
-        "select array(select a.attname from unnest(i.indkey::int2[]) with ordinality as k (attnum, n)"
-        "             join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum"
-        "             where a.attname <> 'run_id' order by k.n)"
-        " from pg_index as i where i.indrelid = %s::regclass"
-        " order by i.indisprimary desc, i.indexrelid limit 1",
+        "select a.attname from pg_index as i"
+        " cross join unnest(i.indkey::int2[]) with ordinality as k (attnum, n)"
+        " join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum"
+        " where i.indrelid = %s::regclass and i.indisprimary and a.attname <> 'run_id'"
+        " order by k.n",
         (f"audit.summary_{name}",))
-    found = cursor.fetchone()
-    if not found or not found[0]:
-        raise ValueError(f"audit.summary_{name} has no index to write its rows in the order of")
-    return list(found[0])
+    return [column for (column,) in cursor.fetchall()]
 
 
 def build_audit_summaries(cursor, run_id: int) -> dict[str, int]:
@@ -575,13 +571,15 @@ def build_audit_summaries(cursor, run_id: int) -> dict[str, int]:
         cursor.execute(sql.SQL("delete from {} where run_id = %s").format(table), (run_id,))
         cursor.execute(sql.SQL("select * from (\n{}\n) as summary limit 0").format(query))
         columns = sql.SQL(", ").join(sql.Identifier(c.name) for c in cursor.description)
-        # Written in the order of the table's key: an audit reading one run's rows by that
-        # index then reads the table's pages in order, not one page per row.
-        key = sql.SQL(", ").join(map(sql.Identifier, _summary_key(cursor, path.stem)))
+        # Written in the order of the table's primary key: an audit reading one run's rows by
+        # it then reads the table's pages in order, not one page per row.
+        key = _summary_key(cursor, path.stem)
+        order = (sql.SQL(" order by {}").format(sql.SQL(", ").join(map(sql.Identifier, key)))
+                 if key else sql.SQL(""))
         with planned_as_asked(cursor, path):
             cursor.execute(sql.SQL("insert into {} (run_id, {}) select %s, {} from (\n{}\n)"
-                                   " as summary order by {}")
-                           .format(table, columns, columns, query, key), (run_id,))
+                                   " as summary{}")
+                           .format(table, columns, columns, query, order), (run_id,))
             counts[path.stem] = cursor.rowcount  # before the settings are restored
         cursor.execute(sql.SQL("analyze {}").format(table))
     cursor.execute("select set_config('enable_nestloop', %s, true)", (nestloop,))
@@ -630,14 +628,14 @@ class AuditSession:
 
     def insert_findings(self, code: str) -> int:
         """Run one audit into audit.finding; returns the enterprises it reports."""
-        with self._planned_as_asked(code):
+        with planned_as_asked(self.cursor, self.files[code]):
             self.cursor.execute(self._insert(code), (self.run_id, code, self.run_date))
             return int(self.cursor.rowcount)
 
     def explain_findings(self, code: str) -> str:
         """Run one audit as ``insert_findings`` does, under EXPLAIN (ANALYZE, BUFFERS); returns
         its plan with each step's rows, time and pages read."""
-        with self._planned_as_asked(code):
+        with planned_as_asked(self.cursor, self.files[code]):
             self.cursor.execute(sql.SQL("explain (analyze, buffers) {}").format(self._insert(code)),
                                 (self.run_id, code, self.run_date))
             return "\n".join(line for (line,) in self.cursor.fetchall())
@@ -647,8 +645,6 @@ class AuditSession:
                        " select %s, %s, enterprise_id, %s, evidence from (\n{}\n) as findings"
                        ).format(select_file(self.files[code]))
 
-    def _planned_as_asked(self, code: str) -> AbstractContextManager[None]:
-        return planned_as_asked(self.cursor, self.files[code])
 
 
 def audit_files(only: list[str] | tuple[str, ...] | None = None) -> dict[str, Path]:

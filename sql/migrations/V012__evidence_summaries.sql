@@ -8,7 +8,7 @@
 -- audit still applies its rule (statuses, thresholds, a listing still open, rating A) to it.
 --
 -- Rows go with their run (on delete cascade). A summary's rows are written in the order of
--- its key, so that reading one run's rows by its index reads the table in order.
+-- its primary key, so that reading one run's rows by it reads the table in order.
 
 create table audit.summary_rating (
     run_id        bigint not null references resolve.night_run (run_id) on delete cascade,
