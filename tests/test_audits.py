@@ -35,6 +35,7 @@ from psycopg2 import sql
 
 from xinyong import cli, night
 from xinyong.feeds import all_feeds
+from xinyong.warehouse.db import transaction
 from xinyong.warehouse.migrate import migrate, sql_dir
 from xinyong.warehouse.schema import table_name
 
@@ -204,7 +205,7 @@ def test_summaries_join_whole_feeds_on_keys(db, path: Path):
 
 def test_summaries_count_the_rows_they_store(db, audit_dsn: str):
     run_id = load_case(db, read_case(AUDITS / "tests" / "A5.json"))
-    with psycopg2.connect(audit_dsn) as conn, conn.cursor() as cursor:
+    with transaction(audit_dsn) as conn, conn.cursor() as cursor:
         counts = night.build_audit_summaries(cursor, run_id)
     assert set(counts) == {path.stem for path in SUMMARIES}
     for name, count in counts.items():

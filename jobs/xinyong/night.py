@@ -646,7 +646,6 @@ class AuditSession:
                        ).format(select_file(self.files[code]))
 
 
-
 def audit_files(only: list[str] | tuple[str, ...] | None = None) -> dict[str, Path]:
     """The audits of sql/audits/ (every A*.sql, or the codes in ``only``), A1 to A<n> in order."""
     files = {path.stem.split("_")[0].upper(): path
