@@ -14,7 +14,8 @@ Case file format::
      "links": {"E1": ["aic/registrations/R1", ...], ...},
      "previous_run_links": {...},          # optional: links of an older run, to be ignored
      "expected": {"E1": {"records": ["aic/registrations/R1", ...],
-                         "evidence_contains": {...}}},   # optional, jsonb @>
+                         "evidence_contains": {...},     # optional, jsonb @>
+                         "evidence_equals": {key: ...}}},  # optional, jsonb = per key
      "not_reported": {"E2": "why: the near miss it is"}}
 
 A row may set the history columns itself: ``valid_to`` (a closed, superseded version),
@@ -261,6 +262,9 @@ def test_audit_case(db, audit_dsn: str, path: Path):
             db.execute("select %s::jsonb @> %s::jsonb",
                        (json.dumps(evidence), json.dumps(expected["evidence_contains"])))
             assert db.fetchone()[0], f"{enterprise_id}: {evidence} lacks {expected['evidence_contains']}"
+        for key, value in expected.get("evidence_equals", {}).items():
+            db.execute("select %s::jsonb -> %s = %s::jsonb", (json.dumps(evidence), key, json.dumps(value)))
+            assert db.fetchone()[0], f"{enterprise_id}: {key} is {evidence.get(key)}, not {value}"
     # Whatever an audit names is a live record of its feed.
     for evidence in found.values():
         for agency, feed, record_id in named_records(evidence):

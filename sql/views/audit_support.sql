@@ -14,7 +14,7 @@
 --   audit.audited_run()                        the run audited (xinyong.run_id, else published)
 --   audit.enterprise_registration,             the audited run's summaries (audit.summary_*):
 --   audit.enterprise_activity,                 register entry, activity counts and dates,
---   audit.enterprise_trade_year,               customs and VAT per year, legal representatives
+--   audit.enterprise_trade(_year),             customs and VAT per year, legal representatives
 --   audit.legal_rep
 --   audit.record_source(agency, feed, record_id)  what evidence names a record by
 
@@ -130,6 +130,7 @@ begin
     for summary in
         select *
         from (values ('summary_activity', 'enterprise_activity'),
+                     ('summary_trade', 'enterprise_trade'),
                      ('summary_trade_year', 'enterprise_trade_year'),
                      ('summary_legal_rep', 'legal_rep'),
                      ('summary_late_activity', 'late_activity'),
@@ -166,9 +167,12 @@ comment on view audit.enterprise_activity is
     'per enterprise of the audited run with VAT returns, local-tax or customs declarations: '
     'counts and latest dates of its live records';
 
+comment on view audit.enterprise_trade is
+    'per enterprise of the audited run with customs value: its years (customs CNY, VAT sales) '
+    'and the records of both as evidence, in the shape of an A2 finding';
+
 comment on view audit.enterprise_trade_year is
-    'per enterprise of the audited run and year with customs value: customs CNY, VAT sales, '
-    'and the records of both as evidence';
+    'per enterprise of the audited run and year with customs value: customs CNY, VAT sales';
 
 comment on view audit.legal_rep is
     'live records of the audited run naming a person (identity-number hash) as legal '

@@ -1,0 +1,41 @@
+-- A2's evidence, stored once per enterprise by the night. audit.summary_trade keeps an
+-- enterprise's trade years and the records behind them in the shape of an A2 finding, so
+-- that A2 copies it when every year exceeds instead of building 1.4M records again at
+-- scale 1. audit.summary_trade_year keeps the years a row each, now read from it: no longer
+-- their records, but where they are in the enterprise's evidence.
+create table audit.summary_trade (
+    run_id        bigint not null references resolve.night_run (run_id) on delete cascade,
+    enterprise_id text not null,
+    years         jsonb not null,
+    evidence      jsonb not null,
+    primary key (run_id, enterprise_id)
+);
+comment on table audit.summary_trade is
+    'per run and enterprise with customs value: its years ([{year, customs_cny, vat_sales, '
+    'first_record, last_record}]) and evidence ({records, years}: the customs declarations '
+    'and VAT returns of those years as evidence records in date order, and the years)';
+
+-- The view over the column goes with it; `xinyong db migrate` makes the views again after
+-- the migrations (sql/views/audit_support.sql).
+drop view if exists audit.enterprise_trade_year;
+delete from audit.summary_trade_year;  -- built again, below
+alter table audit.summary_trade_year drop column records;
+alter table audit.summary_trade_year add column first_record integer not null;
+alter table audit.summary_trade_year add column last_record integer not null;
+comment on column audit.summary_trade_year.first_record is
+    'position (from 0) of the year''s first record in the enterprise''s evidence records '
+    '(audit.summary_trade.evidence -> ''records'', in date order)';
+comment on column audit.summary_trade_year.last_record is
+    'position of the year''s last record there';
+
+do $$
+begin
+    alter table audit.summary_trade alter column evidence set compression lz4;
+exception when feature_not_supported then
+    raise notice 'this server has no lz4: evidence is compressed with pglz';
+end
+$$;
+
+-- Every run's summaries are built again (the published run's by the next `xinyong audit` or
+-- night): the trade summary is new.
+delete from audit.summary_run;
