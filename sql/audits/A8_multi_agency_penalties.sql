@@ -40,11 +40,18 @@ dated as (
 
 -- Only an enterprise penalised by 3 agencies at all may have 3 in one window, so windows are
 -- looked for among those alone (scale 1: 5,296 of the 125,242 enterprises penalised).
+-- Each enterprise's agencies once, then counted: count(distinct agency) over all 154k
+-- penalties of scale 1 sorted them first (0.27 s of the audit's 0.92 s).
+enterprise_agency as (
+    select distinct enterprise_id, agency
+    from dated
+),
+
 three_agencies as (
     select enterprise_id
-    from dated
+    from enterprise_agency
     group by enterprise_id
-    having count(distinct agency) >= 3
+    having count(*) >= 3
 ),
 
 qualifying_window as (
