@@ -1,7 +1,7 @@
 -- audit.summary_trade: per enterprise of the run with customs value, its trade by calendar
--- year (`years`: customs value in CNY and the VAT sales (xse) of the tax periods (sssq) of
--- that year) and its `evidence`: the same years and the records behind them, the shape of
--- an A2 finding. A2 compares the years; when every year of an enterprise exceeds, the
+-- year (`years`: customs value in CNY, the VAT sales (xse) of the tax periods (sssq) of that
+-- year, and where the year's records are in the evidence) and its `evidence`: the years and
+-- the records behind them, the shape of an A2 finding. A2 compares the years; when every year of an enterprise exceeds, the
 -- stored evidence is the finding's, copied as it is (1.4M records at scale 1: building them
 -- again into each finding was 2 of A2's 3.3 s).
 --
