@@ -43,6 +43,9 @@ $$;
 
 select audit.prefer_lz4('audit.summary_trade', 'evidence');
 
+-- A2 no longer joins its years' record arrays (sql/views/audit_support.sql defined this).
+drop aggregate if exists audit.jsonb_array_concat(jsonb);
+
 -- Every run's summaries are built again (the published run's by the next `xinyong audit` or
 -- night): the trade summary is new.
 delete from audit.summary_run;

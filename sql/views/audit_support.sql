@@ -29,16 +29,6 @@ as $$ select jsonb_build_object('agency', agency, 'feed', feed, 'record_id', rec
 comment on function audit.record_source(text, text, text) is
     'the evidence name of a delivered record: {"agency", "feed", "record_id"}';
 
--- Evidence records gathered in pieces (a summary's per year, say) joined into one array.
-create or replace aggregate audit.jsonb_array_concat(jsonb) (
-    sfunc = jsonb_concat,
-    stype = jsonb,
-    initcond = '[]'
-);
-
-comment on aggregate audit.jsonb_array_concat(jsonb) is
-    'the concatenation of JSON arrays, in the order given: jsonb_array_concat(records order by year)';
-
 do $$
 declare
     feed_table record;

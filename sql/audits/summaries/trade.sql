@@ -67,7 +67,9 @@ trade_year as (
 ),
 
 record_span as (
-    select enterprise_id, year, customs_cny, vat_sales,
+    select enterprise_id, year,
+           jsonb_build_object('year', year, 'customs_cny', customs_cny,
+                              'vat_sales', vat_sales) as facts,
            sum(records) over (partition by enterprise_id order by year) - records as first_record,
            sum(records) over (partition by enterprise_id order by year) - 1 as last_record
     from trade_year
@@ -75,12 +77,9 @@ record_span as (
 
 years as (
     select enterprise_id,
-           jsonb_agg(jsonb_build_object('year', year, 'customs_cny', customs_cny,
-                                        'vat_sales', vat_sales)
-                     order by year) as evidence_years,
-           jsonb_agg(jsonb_build_object('year', year, 'customs_cny', customs_cny,
-                                        'vat_sales', vat_sales, 'first_record', first_record,
-                                        'last_record', last_record)
+           jsonb_agg(facts order by year) as evidence_years,
+           jsonb_agg(facts || jsonb_build_object('first_record', first_record,
+                                                 'last_record', last_record)
                      order by year) as years
     from record_span
     group by enterprise_id
