@@ -47,8 +47,9 @@ person_rep as (
     where r.person in (select person from debtor_person)
 ),
 
--- The enterprises they represent whose 登记状态 is 存续, with that registration (an AIC
--- registration: audit.enterprise_registration builds its source for every row read).
+-- The enterprises they represent whose 登记状态 is 存续, with that registration. It is an AIC
+-- registration, named so in the evidence below: the view's source column would be built for
+-- each of the 86,607 enterprises read at scale 1, not only for those of the pairs.
 active as (
     select a.enterprise_id, a.record_id
     from audit.enterprise_registration as a
