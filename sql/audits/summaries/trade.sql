@@ -1,9 +1,9 @@
 -- audit.summary_trade: per enterprise of the run with customs value, its trade by calendar
 -- year (`years`: customs value in CNY, the VAT sales (xse) of the tax periods (sssq) of that
 -- year, and where the year's records are in the evidence) and its `evidence`: the years and
--- the records behind them, the shape of an A2 finding. A2 compares the years; when every year of an enterprise exceeds, the
--- stored evidence is the finding's, copied as it is (1.4M records at scale 1: building them
--- again into each finding was 2 of A2's 3.3 s).
+-- the records behind them, the shape of an A2 finding. A2 compares the years; when every
+-- year of an enterprise exceeds, the stored evidence is the finding's, copied as it is (1.4M
+-- records at scale 1: building them again into each finding was 2 of A2's 3.3 s).
 --
 -- Customs: TotalValue in the currency of its attribute, USD × 7 and CNY as is; AUDITS.md
 -- gives no other rate, so a value in another or no currency is left out, not guessed. The
