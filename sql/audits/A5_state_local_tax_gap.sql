@@ -14,25 +14,10 @@
 -- Evidence: the registration and every live VAT return.
 --
 -- The enterprises with live VAT returns and no live local-tax declaration come from the
--- run's summary (audit.vat_without_local, sql/audits/summaries/vat_without_local.sql: how
--- many returns, their first and last tax period, and each as an evidence record).
-with gap as (
-    select v.enterprise_id, r.source, r.status, v.returns, v.first_period, v.last_period,
-           v.records
-    from audit.vat_without_local as v
-    join audit.enterprise_registration as r on r.enterprise_id = v.enterprise_id
-    where r.status = '存续'
-      and v.returns >= 12
-)
-
-select enterprise_id,
-       jsonb_build_object(
-           'records', jsonb_build_array(source || jsonb_build_object('status', status))
-                      || records,
-           'status', status,
-           'vat_returns', returns,
-           'first_period', first_period,
-           'last_period', last_period,
-           'local_tax_declarations', 0
-       ) as evidence
-from gap
+-- run's summary (audit.vat_without_local, sql/audits/summaries/vat_without_local.sql): how
+-- many returns, the register entry's status, and the evidence (the registration and each
+-- return as evidence records, with the counts), built by the night and copied as it is.
+select enterprise_id, evidence
+from audit.vat_without_local
+where status = '存续'
+  and returns >= 12

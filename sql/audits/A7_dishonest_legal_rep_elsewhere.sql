@@ -19,14 +19,15 @@
 -- name the person as legal representative of each enterprise, the other enterprise's
 -- registration, and the pairs (debtor, other enterprise, person as masked id and hash).
 --
--- Persons come from the run's summary (audit.legal_rep: every live record naming a person as
--- an enterprise's legal representative, indexed by person and by enterprise). The audit
--- takes the debtors' representatives, then every record naming them, of any enterprise, once:
--- both sides of every pair are in it, and only its enterprises' registrations are read.
--- A person is named by several records of each enterprise (its registration, seal filings):
--- the pairs are found per (debtor, person) and (other enterprise, person) first, and the
--- records are attached to the pairs after, each once. (Joining record with record, every
+-- Persons come from the run's summary audit.representation: a row per person and
+-- enterprise, with the enterprise's 登记状态 and the records naming the person as its legal
+-- representative, already built as evidence records (sql/audits/summaries/representation.sql).
+-- The audit takes the debtors' persons, then every enterprise they represent, once: both
+-- sides of every pair are in it. The pairs are found per (enterprise, person), and the
+-- records are attached to them after, each once. (Joining record with record, every
 -- debtor-side record met every other-side record: 649,048 rows for 31,397 pairs at scale 1.)
+-- Whether an enterprise is a debtor is a hashed lookup on each row: as a join, the planner
+-- counted 79 debtors of 3,819 at scale 0.1 and compared every pair with every debtor.
 with debtor_record as (
     select enterprise_id, agency, feed, record_id, case_no, published_on, performance
     from audit.court__dishonest_debtors
@@ -35,43 +36,28 @@ with debtor_record as (
 -- The persons who represent a debtor.
 debtor_person as (
     select distinct r.person
-    from audit.legal_rep as r
+    from audit.representation as r
     where r.enterprise_id in (select enterprise_id from debtor_record)
 ),
 
--- Every record naming one of them as legal representative, of any enterprise: the records
--- of both sides of every pair, read once.
+-- Every enterprise they represent, whether it is a debtor, its 登记状态 and the records naming
+-- them: both sides of every pair, read once, a row per person and enterprise.
 person_rep as (
-    select r.enterprise_id, r.person, r.person_masked, r.agency, r.feed, r.record_id
-    from audit.legal_rep as r
+    select r.person, r.enterprise_id, r.person_masked, r.status, r.registration_record_id,
+           r.records, r.enterprise_id in (select enterprise_id from debtor_record) as is_debtor
+    from audit.representation as r
     where r.person in (select person from debtor_person)
 ),
 
--- The enterprises they represent whose 登记状态 is 存续, with that registration. It is an AIC
--- registration, named so in the evidence below: the view's source column would be built for
--- each of the 86,607 enterprises read at scale 1, not only for those of the pairs.
-active as (
-    select a.enterprise_id, a.record_id
-    from audit.enterprise_registration as a
-    where a.enterprise_id in (select enterprise_id from person_rep)
-      and a.status = '存续'
-),
-
--- Who represents which active enterprise, each once.
-active_person as (
-    select distinct p.enterprise_id, p.person
-    from person_rep as p
-    where p.enterprise_id in (select enterprise_id from active)
-),
-
--- The debtor's side names the person's masked id (a row per masked id, DISTINCT drops
--- repeats of it).
+-- The debtor's side names the person's masked ids (a row each).
 pair as (
     select distinct d.enterprise_id as debtor_id, a.enterprise_id as active_id, d.person,
-           d.person_masked
+           m.person_masked
     from person_rep as d
-    join active_person as a on a.person = d.person and a.enterprise_id <> d.enterprise_id
-    where d.enterprise_id in (select enterprise_id from debtor_record)
+    join person_rep as a on a.person = d.person and a.enterprise_id <> d.enterprise_id
+    cross join unnest(d.person_masked) as m (person_masked)
+    where d.is_debtor
+      and a.status = '存续'
 ),
 
 involved as (
@@ -97,19 +83,25 @@ finding_rep as (
     from involved
 ),
 
--- The representation records and the active enterprises' registrations, each once per
--- finding (the registration is often also the record naming the person).
-rep_key as (
-    select f.enterprise_id, p.enterprise_id as about_id, p.agency, p.feed, p.record_id
+-- The representation records, and the active enterprises' registrations (often one of them).
+rep_record as (
+    select f.enterprise_id, p.enterprise_id as about_id, e.record ->> 'agency' as agency,
+           e.record ->> 'feed' as feed, e.record ->> 'record_id' as record_id, e.record
     from finding_rep as f
     join person_rep as p on p.enterprise_id = f.represented_id and p.person = f.person
-    union
-    select i.enterprise_id, a.enterprise_id, 'aic', 'registrations', a.record_id
+    cross join jsonb_array_elements(p.records) as e (record)
+    union all
+    select distinct i.enterprise_id, p.enterprise_id, 'aic', 'registrations',
+           p.registration_record_id,
+           jsonb_build_object('agency', 'aic', 'feed', 'registrations',
+                              'record_id', p.registration_record_id,
+                              'enterprise_id', p.enterprise_id)
     from involved as i
-    join active as a on a.enterprise_id = i.active_id
+    join person_rep as p on p.enterprise_id = i.active_id and p.person = i.person
 ),
 
--- Each record built in one call (a record_source object extended with || builds it twice).
+-- The debtor records, each built in one call (a record_source object extended with || builds
+-- it twice), and the representation records as the summary built them.
 evidence_record as (
     select f.enterprise_id, d.enterprise_id as about_id, d.agency, d.feed, d.record_id,
            jsonb_build_object('agency', d.agency, 'feed', d.feed, 'record_id', d.record_id,
@@ -119,17 +111,16 @@ evidence_record as (
     from finding_debtor as f
     join debtor_record as d on d.enterprise_id = f.debtor_id
     union all
-    select enterprise_id, about_id, agency, feed, record_id,
-           jsonb_build_object('agency', agency, 'feed', feed, 'record_id', record_id,
-                              'enterprise_id', about_id)
-    from rep_key
+    select enterprise_id, about_id, agency, feed, record_id, record
+    from rep_record
 ),
 
--- The records of each finding in order: sorted as columns, then built and aggregated in
--- that order (a group's ORDER BY inside jsonb_agg sorts the built records again).
+-- The records of each finding in order, each once: sorted as columns, then aggregated in that
+-- order (a group's ORDER BY inside jsonb_agg sorts the built records again).
 records as (
     select enterprise_id, jsonb_agg(record) as records
-    from (select * from evidence_record
+    from (select distinct on (enterprise_id, about_id, agency, feed, record_id) *
+          from evidence_record
           order by enterprise_id, about_id, agency, feed, record_id) as sorted
     group by enterprise_id
 ),

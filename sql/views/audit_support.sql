@@ -14,8 +14,8 @@
 --   audit.audited_run()                        the run audited (xinyong.run_id, else published)
 --   audit.enterprise_registration,             the audited run's summaries (audit.summary_*):
 --   audit.enterprise_activity,                 register entry, activity counts and dates,
---   audit.enterprise_trade(_year),             customs and VAT per year, legal representatives
---   audit.legal_rep
+--   audit.enterprise_trade(_year),             customs and VAT per year, legal representation
+--   audit.representation
 --   audit.record_source(agency, feed, record_id)  what evidence names a record by
 
 -- What evidence names a record by. An audit that reads millions of rows carries agency, feed
@@ -122,7 +122,7 @@ begin
         from (values ('summary_activity', 'enterprise_activity'),
                      ('summary_trade', 'enterprise_trade'),
                      ('summary_trade_year', 'enterprise_trade_year'),
-                     ('summary_legal_rep', 'legal_rep'),
+                     ('summary_representation', 'representation'),
                      ('summary_late_activity', 'late_activity'),
                      ('summary_listed_trading', 'listed_trading'),
                      ('summary_vat_without_local', 'vat_without_local')) as v (name, view)
@@ -164,9 +164,9 @@ comment on view audit.enterprise_trade is
 comment on view audit.enterprise_trade_year is
     'per enterprise of the audited run and year with customs value: customs CNY, VAT sales';
 
-comment on view audit.legal_rep is
-    'live records of the audited run naming a person (identity-number hash) as legal '
-    'representative of an enterprise';
+comment on view audit.representation is
+    'per person (identity-number hash) and enterprise of the audited run: the live records '
+    'naming the person as the enterprise''s legal representative, and its register entry';
 
 create or replace view audit.enterprise_rating as
 select s.enterprise_id, s.rating_year, s.record_id,
@@ -187,4 +187,4 @@ comment on view audit.listed_trading is
 
 comment on view audit.vat_without_local is
     'per enterprise of the audited run with VAT returns and no local-tax declaration: its '
-    'returns as evidence records';
+    'register entry, and its registration and returns as evidence records';
