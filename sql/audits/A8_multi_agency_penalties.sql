@@ -12,30 +12,17 @@
 -- not share a window); several penalties from only two agencies; an inspection with 检验结论
 -- 合格; a deleted or superseded penalty (only live records).
 --
--- The penalties carry agency, feed and record_id; what evidence names a record by
--- (audit.record_source) is built for the findings' records only.
+-- The penalties come from the run's summary (audit.penalty,
+-- sql/audits/summaries/penalty.sql: every live dated penalty of the four feeds, a row each,
+-- with agency, feed and record_id); what evidence names a record by (audit.record_source) is
+-- built for the findings' records only.
 --
--- Planned without nested loops: the penalties of four feeds are read whole, and at scale 1
--- hashing each feed once beat probing it record by record behind the links (the query alone,
--- without parallel workers as an INSERT runs it: 0.60 s against 1.16 s).
+-- Planned without nested loops: the windows are joined with the penalties of thousands of
+-- enterprises, which a hash join reads once.
 -- planner: enable_nestloop = off
-with penalty as (
-    select enterprise_id, agency, feed, record_id, decided_on as penalty_on
-    from audit.construction__violations
-    union all
-    select enterprise_id, agency, feed, record_id, decided_on
-    from audit.food_drug__penalties
-    union all
-    select enterprise_id, agency, feed, record_id, decided_on
-    from audit.price__price_violations
-    union all
-    select enterprise_id, agency, feed, record_id, inspected_on
-    from audit.quality__product_inspections
-    where btrim(verdict) = '不合格'
-),
-
-dated as (
-    select * from penalty where penalty_on is not null
+with dated as (
+    select enterprise_id, agency, feed, record_id, penalty_on
+    from audit.penalty
 ),
 
 -- Only an enterprise penalised by 3 agencies at all may have 3 in one window, so windows are

@@ -14,8 +14,8 @@
 --   audit.audited_run()                        the run audited (xinyong.run_id, else published)
 --   audit.enterprise_registration,             the audited run's summaries (audit.summary_*):
 --   audit.enterprise_activity,                 register entry, activity counts and dates,
---   audit.enterprise_trade(_year),             customs and VAT per year, legal representation
---   audit.representation
+--   audit.enterprise_trade(_year),             customs and VAT per year, legal representation,
+--   audit.representation, audit.penalty       dated penalties
 --   audit.record_source(agency, feed, record_id)  what evidence names a record by
 
 -- What evidence names a record by. An audit that reads millions of rows carries agency, feed
@@ -123,6 +123,7 @@ begin
                      ('summary_trade', 'enterprise_trade'),
                      ('summary_trade_year', 'enterprise_trade_year'),
                      ('summary_representation', 'representation'),
+                     ('summary_penalty', 'penalty'),
                      ('summary_late_activity', 'late_activity'),
                      ('summary_listed_trading', 'listed_trading'),
                      ('summary_vat_without_local', 'vat_without_local')) as v (name, view)
@@ -163,6 +164,10 @@ comment on view audit.enterprise_trade is
 
 comment on view audit.enterprise_trade_year is
     'per enterprise of the audited run and year with customs value: customs CNY, VAT sales';
+
+comment on view audit.penalty is
+    'per live penalty of the audited run with a date: construction, food/drug and price '
+    'penalties, quality inspections 不合格 (enterprise_id, penalty_on, agency, feed, record_id)';
 
 comment on view audit.representation is
     'per person (identity-number hash) and enterprise of the audited run: the live records '
