@@ -25,8 +25,11 @@ with vat as (
 select v.enterprise_id, v.returns, v.first_period, v.last_period,
        r.record_id as registration_record_id, r.status,
        jsonb_build_object(
-           'records', coalesce(jsonb_build_array(r.source || jsonb_build_object('status', r.status)),
-                               '[]') || v.records,
+           'records',
+           case when r.record_id is null then v.records
+                else jsonb_build_array(r.source || jsonb_build_object('status', r.status))
+                     || v.records
+           end,
            'status', r.status,
            'vat_returns', v.returns,
            'first_period', v.first_period,
