@@ -214,6 +214,12 @@ def test_summaries_count_the_rows_they_store(db, audit_dsn: str):
                    .format(sql.Identifier("audit", f"summary_{name}")), (run_id,))
         assert db.fetchone()[0] == count, name
     assert counts["vat_without_local"] > 0 and counts["registration"] > 0
+    # An enterprise without a registration (E8) has its returns as records, and no null one.
+    db.execute("select enterprise_id, status, jsonb_array_length(evidence -> 'records'),"
+               " jsonb_path_exists(evidence, '$.records[*] ? (@ == null)')"
+               " from audit.summary_vat_without_local where run_id = %s and enterprise_id = 'E8'",
+               (run_id,))
+    assert db.fetchone() == ("E8", None, 12, False)
 
 
 def test_summaries_are_built_after_the_summaries_they_read(tmp_path: Path, monkeypatch):
