@@ -551,7 +551,7 @@ def _summary_layout(cursor, name: str) -> tuple[list[str], list[str]]:
         {"table": f"audit.summary_{name}"})
     found = cursor.fetchall()
     return ([column for column, _ in found],
-            [column for column, n in sorted((row for row in found if row[1]), key=lambda r: r[1])])
+            [column for _, column in sorted((n, column) for column, n in found if n is not None)])
 
 
 def build_audit_summaries(cursor, run_id: int) -> dict[str, int]:

@@ -19,8 +19,8 @@ with naming as (
 represented as (
     select person, enterprise_id,
            array_agg(distinct person_masked) as person_masked,
-           jsonb_agg(jsonb_build_object('agency', agency, 'feed', feed, 'record_id', record_id,
-                                        'enterprise_id', enterprise_id)
+           jsonb_agg(audit.record_source(agency, feed, record_id)
+                         || jsonb_build_object('enterprise_id', enterprise_id)
                      order by agency, feed, record_id) as records
     from naming
     group by person, enterprise_id
