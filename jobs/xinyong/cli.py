@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--explain", action="store_true",
                        help="print each audit's plan with its steps' rows and times (EXPLAIN"
                             " ANALYZE, BUFFERS of the audit as it runs), then roll back")
+    audit.add_argument("--rebuild-summaries", action="store_true",
+                       help="build the run's summaries (sql/audits/summaries/) again first, e.g."
+                            " after editing one: A2 and A7 copy their findings from theirs")
     audit.set_defaults(handler=_audit)
 
     status = commands.add_parser("status", help="the last delivery of every agency")
@@ -197,10 +200,12 @@ def _audit(args: argparse.Namespace) -> int:
     only = [code for value in args.only or [] for code in value.split(",") if code.strip()]
     try:
         if args.explain:
-            plans = night.explain_audits(night.warehouse_dsn(), args.date, only=only or None)
+            plans = night.explain_audits(night.warehouse_dsn(), args.date, only=only or None,
+                                         rebuild_summaries=args.rebuild_summaries)
             lines = [f"-- {code}\n{plan}\n" for code, plan in plans.items()]
         else:
-            counts = night.audit(night.warehouse_dsn(), args.date, only=only or None)
+            counts = night.audit(night.warehouse_dsn(), args.date, only=only or None,
+                                 rebuild_summaries=args.rebuild_summaries)
             lines = [f"{code:<4} {count:>8} enterprises" for code, count in counts.items()]
     except (ValueError, NightFailed) as exc:  # an audit code without a file; no run to audit
         print(f"xinyong: {exc}", file=sys.stderr)

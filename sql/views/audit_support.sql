@@ -126,7 +126,10 @@ begin
                      ('summary_penalty', 'penalty'),
                      ('summary_late_activity', 'late_activity'),
                      ('summary_listed_trading', 'listed_trading'),
-                     ('summary_vat_without_local', 'vat_without_local')) as v (name, view)
+                     ('summary_vat_without_local', 'vat_without_local'),
+                     ('summary_customs_exceeds_vat', 'customs_exceeds_vat'),
+                     ('summary_dishonest_rep_elsewhere', 'dishonest_rep_elsewhere'))
+                     as v (name, view)
     loop
         execute format(
             'create or replace view audit.%I as select %s from audit.%I as s'
@@ -189,6 +192,14 @@ comment on view audit.late_activity is
 comment on view audit.listed_trading is
     'per live abnormal-operations listing of the audited run, removed or not, the live customs '
     'declarations of its enterprise on or after its 列入日期';
+
+comment on view audit.customs_exceeds_vat is
+    'per enterprise of the audited run that A2 reports: the evidence of its finding (the '
+    'exceeding years and their declarations and returns)';
+
+comment on view audit.dishonest_rep_elsewhere is
+    'per enterprise of the audited run that A7 reports: the evidence of its finding (debtor '
+    'records, the records naming the shared legal representative, registrations, pairs)';
 
 comment on view audit.vat_without_local is
     'per enterprise of the audited run with VAT returns and no local-tax declaration: its '
