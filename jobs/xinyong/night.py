@@ -626,11 +626,11 @@ def planned_as_asked(cursor, path: Path) -> Iterator[None]:
         cursor.execute("select set_config(%s, %s, true)", (name, value))
 
 
-# Evidence stored (compressed) above this size is out of line, in the table's TOAST table
-# (PostgreSQL moves values out of rows over about 2 kB): a rerun writes such evidence again
-# rather than compare it, which reads both copies back and decompresses them (A2 at scale 1:
-# 1.08 s to compare its 22,290 findings, 9,701 of them out of line, against 0.45 s to write
-# them all).
+# A rerun compares a finding's evidence with the earlier one up to this size (as the audit
+# returns it: stored and often compressed when copied from a summary, as built otherwise),
+# and writes larger evidence again unread. Larger values are stored out of line, in the TOAST
+# table, and comparing reads both copies back and decompresses them: A2 at scale 1 took
+# 1.08 s to compare its 22,290 findings (9,701 out of line), against 0.45 s to write them.
 COMPARED_EVIDENCE_BYTES = 2000
 
 
