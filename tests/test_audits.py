@@ -254,15 +254,21 @@ def finding_versions(cursor, run_id: int, code: str) -> dict[str, str]:
     return dict(cursor.fetchall())
 
 
-def test_a2_and_a7_copy_their_summaries_until_rebuilt(db, audit_dsn: str):
-    """A2 and A7 copy the findings the night built: a stale summary stays stale until
-    `xinyong audit --rebuild-summaries` builds the run's summaries again."""
+def audited_a7_case(db, audit_dsn: str) -> tuple[int, date, dict[str, dict[str, Any]]]:
+    """A7's case loaded and audited once: its run, its date and the findings written."""
     case = read_case(AUDITS / "tests" / "A7.json")
     run_id = load_case(db, case)
     run_date = date.fromisoformat(case["run_date"])
     night.audit(audit_dsn, run_date, run_id, only=["A7"])
     built = findings(db, run_id, "A7")
     assert set(built) == set(case["expected"])
+    return run_id, run_date, built
+
+
+def test_a2_and_a7_copy_their_summaries_until_rebuilt(db, audit_dsn: str):
+    """A2 and A7 copy the findings the night built: a stale summary stays stale until
+    `xinyong audit --rebuild-summaries` builds the run's summaries again."""
+    run_id, run_date, built = audited_a7_case(db, audit_dsn)
     db.execute("delete from audit.summary_dishonest_rep_elsewhere where run_id = %s", (run_id,))
     assert night.audit(audit_dsn, run_date, run_id, only=["A7"]) == {"A7": 0}
     assert night.audit(audit_dsn, run_date, run_id, only=["A7"],
@@ -272,11 +278,8 @@ def test_a2_and_a7_copy_their_summaries_until_rebuilt(db, audit_dsn: str):
 
 def test_a_rerun_writes_only_the_findings_that_changed(db, audit_dsn: str, tmp_path: Path,
                                                        monkeypatch):
-    case = read_case(AUDITS / "tests" / "A7.json")
-    run_id = load_case(db, case)
-    run_date = date.fromisoformat(case["run_date"])
-    night.audit(audit_dsn, run_date, run_id, only=["A7"])
-    first, versions = findings(db, run_id, "A7"), finding_versions(db, run_id, "A7")
+    run_id, run_date, first = audited_a7_case(db, audit_dsn)
+    versions = finding_versions(db, run_id, "A7")
     assert len(first) >= 3
 
     # Found again as they were: nothing is written.
