@@ -35,7 +35,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from xinyong import cli, night
+from xinyong import audit_bench, cli, night
 from xinyong.feeds import all_feeds
 from xinyong.warehouse.db import transaction
 from xinyong.warehouse.migrate import migrate, sql_dir
@@ -443,3 +443,38 @@ def test_an_audit_may_leave_a_join_method_out_of_its_own_plan(db, audit_dsn: str
     assert night.audit(audit_dsn, None, run_id) == {"A9": 1, "A10": 1}
     assert findings(db, run_id, "A9") == {"E2": {"nestloop": "off"}}
     assert findings(db, run_id, "A10") == {"E2": {"nestloop": "on"}}  # A10 runs after A9
+
+
+def test_bench_audits_times_every_run_and_digests_the_findings(db, audit_dsn: str, tmp_path: Path,
+                                                                capsys):
+    """`xinyong bench-audits`: each run timed in order after the cold command, and the findings
+    counted and digested, so that two measurements can show they found the same."""
+    case = read_case(AUDITS / "tests" / "A3.json")
+    run_id = load_case(db, case)
+    marker = tmp_path / "cold"
+    result = audit_bench.bench_audits(audit_dsn, ["A3"], runs=3, cold_command=f"touch {marker}")
+    assert marker.exists()
+    a3 = result["audits"]["A3"]
+    assert result["run_id"] == run_id and len(a3["runs_ms"]) == 3 and a3["after_first"]["n"] == 2
+    assert a3["max_ms"] == max(a3["runs_ms"])
+    assert a3["findings"] == len(case["expected"])
+    assert a3["records"] == sum(len(e["records"]) for e in case["expected"].values())
+    assert a3["digest"] == audit_bench.findings_digest(audit_dsn, run_id, "A3")["digest"]
+    db.execute("update audit.finding set evidence = evidence || '{\"note\": 1}'"
+               " where run_id = %s and audit = 'A3' and enterprise_id = %s",
+               (run_id, sorted(case["expected"])[0]))
+    assert audit_bench.findings_digest(audit_dsn, run_id, "A3")["digest"] != a3["digest"]
+
+    path = audit_bench.write_results(result, tmp_path, "case")
+    assert json.loads(path.read_text(encoding="utf-8"))["audits"]["A3"]["runs_ms"] == a3["runs_ms"]
+    assert "| A3 |" in path.with_suffix(".md").read_text(encoding="utf-8")
+    with warehouse_env(audit_dsn):
+        assert cli.main(["bench-audits", "--only", "A3", "--runs", "1", "--cold-command", "exit 3",
+                         "--out", str(tmp_path)]) == 2
+        assert cli.main(["bench-audits", "--only", "A99", "--out", str(tmp_path)]) == 2
+        assert cli.main(["bench-audits", "--only", "a3", "--runs", "2", "--out", str(tmp_path),
+                         "--name", "cli"]) == 0
+    err = capsys.readouterr().err
+    assert "exited 3" in err and "A99" in err
+    assert json.loads((tmp_path / "audits-cli.json").read_text(encoding="utf-8"))["audits"]["A3"][
+        "digest"] == audit_bench.findings_digest(audit_dsn, run_id, "A3")["digest"]

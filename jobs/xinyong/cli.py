@@ -86,6 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep the scratch warehouse afterwards (to profile its queries)")
     bench.set_defaults(handler=_bench)
 
+    bench_audits = commands.add_parser(
+        "bench-audits", help="time each audit on the warehouse as it is, first run included",
+        description="Run each audit RUNS times as `xinyong audit --only CODE` does, on the latest"
+                    " run of the warehouse (XINYONG_WAREHOUSE_DSN), optionally after a command"
+                    " that empties the caches; write <out>/audits-<name>.{json,md} with every"
+                    " run's time and a digest of each audit's findings.")
+    bench_audits.add_argument("--runs", type=int, default=10, help="runs per audit (default 10)")
+    bench_audits.add_argument("--only", action="append", metavar="CODE",
+                              help="time only this audit (repeat); default: all")
+    bench_audits.add_argument("--cold-command", metavar="SHELL",
+                              help="run before each audit's first run, e.g. one that restarts"
+                                   " the server and drops the page cache")
+    bench_audits.add_argument("--out", type=Path, default=Path("bench/results"))
+    bench_audits.add_argument("--name", default="latest",
+                              help="results file name: <out>/audits-NAME.json (default latest)")
+    bench_audits.set_defaults(handler=_bench_audits)
+
     evaluate = commands.add_parser(
         "evaluate", help="score the published links against a generated set's truth")
     evaluate.add_argument("--truth", type=Path, required=True,
@@ -194,10 +211,15 @@ def _create_login(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_codes(only: list[str] | None) -> list[str]:
+    """The codes of repeated ``--only`` options, each maybe a list: A3,A5."""
+    return [code for value in only or [] for code in value.split(",") if code.strip()]
+
+
 def _audit(args: argparse.Namespace) -> int:
     from xinyong import night
 
-    only = [code for value in args.only or [] for code in value.split(",") if code.strip()]
+    only = _audit_codes(args.only)
     try:
         if args.explain:
             plans = night.explain_audits(night.warehouse_dsn(), args.date, only=only or None,
@@ -266,6 +288,21 @@ def _bench(args: argparse.Namespace) -> int:
                        splink_max_scale=args.splink_max_scale, lookups=args.lookups,
                        audit_runs=args.audit_runs, keep_database=args.keep_database)
     print(markdown(result), end="")
+    return 0
+
+
+def _bench_audits(args: argparse.Namespace) -> int:
+    from xinyong import night
+    from xinyong.audit_bench import bench_audits, markdown, write_results
+
+    try:
+        result = bench_audits(night.warehouse_dsn(), _audit_codes(args.only) or None, args.runs,
+                              args.cold_command)
+    except (ValueError, NightFailed, RuntimeError) as exc:  # no such audit or run; cold command
+        print(f"xinyong: {exc}", file=sys.stderr)
+        return 2
+    print(markdown(result), end="")
+    print(f"written: {write_results(result, args.out, args.name)}")
     return 0
 
 

@@ -736,6 +736,19 @@ def audit_files(only: list[str] | tuple[str, ...] | None = None) -> dict[str, Pa
     return {code: files[code] for code in codes}
 
 
+def auditable_run(cursor, run_date: date | None = None) -> int:
+    """The run ``xinyong audit`` audits: the latest not superseded (resolved, audited or
+    published), of ``run_date`` when given."""
+    cursor.execute(
+        "select max(run_id) from resolve.night_run where status <> 'superseded'"
+        " and (%(d)s::date is null or run_date = %(d)s::date)", {"d": run_date})
+    run_id = cursor.fetchone()[0]
+    if run_id is None:
+        raise NightFailed("no resolved or published run to audit"
+                          + (f" of {run_date}" if run_date else ""))
+    return int(run_id)
+
+
 @contextmanager
 def audit_session(dsn: str, run_date: date | None, run_id: int | None,
                   only: list[str] | tuple[str, ...] | None, *,
@@ -752,13 +765,7 @@ def audit_session(dsn: str, run_date: date | None, run_id: int | None,
     with transaction(dsn) as conn, conn.cursor() as cursor:
         cursor.execute("select pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))  # one audit at a time
         if run_id is None:
-            cursor.execute(
-                "select max(run_id) from resolve.night_run where status <> 'superseded'"
-                " and (%(d)s::date is null or run_date = %(d)s::date)", {"d": run_date})
-            run_id = cursor.fetchone()[0]
-            if run_id is None:
-                raise NightFailed("no resolved or published run to audit"
-                                  + (f" of {run_date}" if run_date else ""))
+            run_id = auditable_run(cursor, run_date)
         if run_date is None:
             cursor.execute("select run_date from resolve.night_run where run_id = %s", (run_id,))
             found = cursor.fetchone()

@@ -10,9 +10,9 @@
 -- Evidence: the debtor records and the privileges issued after their publication, and the
 -- pairs (debtor record, privilege) that make the finding.
 --
--- The privileges are read only for the debtors' enterprises (the __by_enterprise views), and
--- the rest is planned without nested loops. Scale 1, `xinyong audit --only A3` p95: 0.56 s;
--- 1.64 s reading both feeds whole; 17.6 s with nested loops.
+-- The privileges come from the run's summary (audit.privilege, sql/audits/summaries/
+-- privilege.sql: every live dated qualification and licence by enterprise), joined with the
+-- debtor records without nested loops.
 -- planner: enable_nestloop = off
 with unperformed as (
     select enterprise_id, record_id, source, case_no, published_on, performance
@@ -21,23 +21,14 @@ with unperformed as (
       and published_on is not null
 ),
 
-privilege as (
-    select enterprise_id, record_id, source, issued_on
-    from audit.construction__qualifications__by_enterprise
-    where enterprise_id in (select enterprise_id from unperformed)
-    union all
-    select enterprise_id, record_id, source, issued_on
-    from audit.food_drug__licenses__by_enterprise
-    where enterprise_id in (select enterprise_id from unperformed)
-),
-
 pair as (
     select u.enterprise_id,
            u.record_id as debtor_record_id, u.source as debtor_source, u.case_no,
            u.published_on, u.performance,
-           p.record_id as privilege_record_id, p.source as privilege_source, p.issued_on
+           p.record_id as privilege_record_id,
+           audit.record_source(p.agency, p.feed, p.record_id) as privilege_source, p.issued_on
     from unperformed as u
-    join privilege as p
+    join audit.privilege as p
       on p.enterprise_id = u.enterprise_id
      and p.issued_on > u.published_on
 ),

@@ -15,7 +15,8 @@
 --   audit.enterprise_registration,             the audited run's summaries (audit.summary_*):
 --   audit.enterprise_activity,                 register entry, activity counts and dates,
 --   audit.enterprise_trade(_year),             customs and VAT per year, legal representation,
---   audit.representation, audit.penalty       dated penalties
+--   audit.representation, audit.penalty,      dated penalties and privileges
+--   audit.privilege
 --   audit.record_source(agency, feed, record_id)  what evidence names a record by
 
 -- What evidence names a record by. An audit that reads millions of rows carries agency, feed
@@ -124,6 +125,7 @@ begin
                      ('summary_trade_year', 'enterprise_trade_year'),
                      ('summary_representation', 'representation'),
                      ('summary_penalty', 'penalty'),
+                     ('summary_privilege', 'privilege'),
                      ('summary_late_activity', 'late_activity'),
                      ('summary_listed_trading', 'listed_trading'),
                      ('summary_vat_without_local', 'vat_without_local'),
@@ -171,6 +173,10 @@ comment on view audit.enterprise_trade_year is
 comment on view audit.penalty is
     'per live penalty of the audited run with a date: construction, food/drug and price '
     'penalties, quality inspections 不合格 (enterprise_id, penalty_on, agency, feed, record_id)';
+
+comment on view audit.privilege is
+    'per live privilege of the audited run with a date: construction qualifications and '
+    'food/drug licences (enterprise_id, issued_on, agency, feed, record_id)';
 
 comment on view audit.representation is
     'per person (identity-number hash) and enterprise of the audited run: the live records '
