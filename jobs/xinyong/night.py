@@ -538,7 +538,7 @@ def summary_files() -> list[Path]:
 
 def _summary_layouts(cursor, names: list[str]) -> dict[str, tuple[list[str], list[str]]]:
     """Per summary name, the columns after run_id of audit.summary_<name> in the table's order
-    (what its file selects), and those of its primary key in the key's order (none without
+    (what its file selects; not those the table computes, such as evidence_md5), and those of its primary key in the key's order (none without
     one): one catalogue query for them all."""
     cursor.execute(
         "select t.name, a.attname, k.n"
@@ -548,7 +548,8 @@ def _summary_layouts(cursor, names: list[str]) -> dict[str, tuple[list[str], lis
         "            cross join unnest(i.indkey::int2[]) with ordinality as k (attnum, n)"
         "            where i.indisprimary) as k"
         "   on k.indrelid = a.attrelid and k.attnum = a.attnum"
-        " where a.attnum > 0 and not a.attisdropped and a.attname <> 'run_id'"
+        " where a.attnum > 0 and not a.attisdropped and a.attgenerated = ''"
+        "   and a.attname <> 'run_id'"
         " order by t.position, a.attnum",
         (names,))
     found: dict[str, list[tuple[str, int | None]]] = {name: [] for name in names}
@@ -634,12 +635,11 @@ def planned_as_asked(cursor, path: Path) -> Iterator[None]:
         cursor.execute("select set_config(%s, %s, true)", (name, value))
 
 
-# A rerun compares a finding's evidence with the earlier one up to this size (as the audit
-# returns it: stored and often compressed when copied from a summary, as built otherwise),
-# and writes larger evidence again unread. Larger values are stored out of line, in the TOAST
-# table, and comparing reads both copies back and decompresses them: A2 at scale 1 took
-# 1.08 s to compare its 22,290 findings (9,701 out of line), against 0.45 s to write them.
-COMPARED_EVIDENCE_BYTES = 2000
+# What identifies a finding's evidence: md5 of its text as a uuid (jsonb's text is canonical,
+# so equal evidence, equal digest). A rerun compares digests, stored with each finding, instead
+# of evidence: comparing values read both copies back and decompressed them (A2 at scale 1:
+# 1.08 s for its 22,290 findings, against 0.45 s to write them all again).
+EVIDENCE_DIGEST = "md5({}::text)::uuid"
 
 
 @dataclass
@@ -657,8 +657,9 @@ class AuditSession:
         twice = ValueError(f"audit {code} ({self.files[code].name}) reports an enterprise more"
                            " than once: it must return one row per enterprise")
         with planned_as_asked(self.cursor, self.files[code]):
+            statement = self._write(code)
             try:
-                self.cursor.execute(self._write(code), self._parameters(code))
+                self.cursor.execute(statement, self._parameters(code))
             except psycopg2.errors.UniqueViolation as exc:  # twice, and not reported before
                 raise twice from exc
             found, enterprises = self.cursor.fetchone()
@@ -670,22 +671,33 @@ class AuditSession:
         """Run one audit as ``write_findings`` does, under EXPLAIN (ANALYZE, BUFFERS); returns
         its plan with each step's rows, time and pages read."""
         with planned_as_asked(self.cursor, self.files[code]):
-            self.cursor.execute(sql.SQL("explain (analyze, buffers) {}").format(self._write(code)),
+            statement = self._write(code)
+            self.cursor.execute(sql.SQL("explain (analyze, buffers) {}").format(statement),
                                 self._parameters(code))
             return "\n".join(line for (line,) in self.cursor.fetchall())
 
     def _parameters(self, code: str) -> dict[str, Any]:
         return {"run_id": self.run_id, "audit": code, "run_date": self.run_date}
 
+    def _evidence_digest(self, query: sql.Composable) -> sql.Composable:
+        """The digest of each finding's evidence: the audit's own evidence_md5 column when it
+        returns one (an audit copying a summary's evidence copies its digest too, computed
+        when the night built it), else computed from the evidence the audit returns."""
+        self.cursor.execute(sql.SQL("select * from (\n{}\n) as findings limit 0").format(query))
+        if "evidence_md5" in {column.name for column in self.cursor.description}:
+            return sql.SQL("findings.evidence_md5::uuid")
+        return sql.SQL(EVIDENCE_DIGEST).format(sql.SQL("findings.evidence"))
+
     def _write(self, code: str) -> sql.Composable:
         # One statement, one snapshot: the findings no longer reported are deleted, those whose
         # evidence or date changed are updated, the new ones inserted; a finding found again
         # as it was is not written at all. Rewriting every finding of a rerun cost A7 at scale
         # 1 about 0.8 s (deleting 49,531 findings, writing their 75 MB of evidence again and
-        # checking each one's run) and left the old rows dead until a vacuum. Evidence too
-        # large to be stored in the row (COMPARED_EVIDENCE_BYTES) is written again unread.
+        # checking each one's run) and left the old rows dead until a vacuum. Changed is told
+        # by the evidence's digest (EVIDENCE_DIGEST), never by reading the earlier evidence.
+        query = select_file(self.files[code])
         return sql.SQL("""with found as materialized (
-    select enterprise_id, evidence from (
+    select findings.enterprise_id, findings.evidence, {} as evidence_md5 from (
 {}
     ) as findings
 ),
@@ -703,22 +715,22 @@ gone as (
 ),
 changed as (
     update audit.finding as f
-    set run_date = %(run_date)s, evidence = found.evidence
+    set run_date = %(run_date)s, evidence = found.evidence, evidence_md5 = found.evidence_md5
     from found
     where f.run_id = %(run_id)s and f.audit = %(audit)s and f.enterprise_id = found.enterprise_id
       and (f.run_date is distinct from %(run_date)s
-           or pg_column_size(found.evidence) > {}
-           or f.evidence is distinct from found.evidence)
+           or f.evidence_md5 is distinct from found.evidence_md5)
 ),
 added as (
-    insert into audit.finding (run_id, audit, enterprise_id, run_date, evidence)
-    select %(run_id)s, %(audit)s, found.enterprise_id, %(run_date)s, found.evidence
+    insert into audit.finding (run_id, audit, enterprise_id, run_date, evidence, evidence_md5)
+    select %(run_id)s, %(audit)s, found.enterprise_id, %(run_date)s, found.evidence,
+           found.evidence_md5
     from found
     where found.enterprise_id not in (select enterprise_id from earlier)
        or found.enterprise_id is null
 )
 select count(*), count(distinct enterprise_id) from found""").format(
-            select_file(self.files[code]), sql.Literal(COMPARED_EVIDENCE_BYTES))
+            self._evidence_digest(query), query)
 
 
 def audit_files(only: list[str] | tuple[str, ...] | None = None) -> dict[str, Path]:
