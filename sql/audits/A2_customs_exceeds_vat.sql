@@ -13,7 +13,7 @@
 -- out (currencies, years, the exceeding years' records cut from audit.enterprise_trade). A2
 -- copies them: at scale 1 its 22,290 findings name 1.4M records, and writing them is about
 -- half a second on its own.
--- Its digest (evidence_md5, computed as the night stored it) comes along: a rerun tells
+-- Its hash (evidence_hash, computed as the night stored it) comes along: a rerun tells
 -- a changed finding by it without reading the evidence.
-select enterprise_id, evidence, evidence_md5
+select enterprise_id, evidence, evidence_hash
 from audit.customs_exceeds_vat

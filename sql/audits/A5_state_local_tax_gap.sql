@@ -17,9 +17,9 @@
 -- run's summary (audit.vat_without_local, sql/audits/summaries/vat_without_local.sql): how
 -- many returns, the register entry's status, and the evidence (the registration and each
 -- return as evidence records, with the counts), built by the night and copied as it is.
--- Its digest (evidence_md5, computed as the night stored it) comes along: a rerun tells
+-- Its hash (evidence_hash, computed as the night stored it) comes along: a rerun tells
 -- a changed finding by it without reading the evidence.
-select enterprise_id, evidence, evidence_md5
+select enterprise_id, evidence, evidence_hash
 from audit.vat_without_local
 where status = '存续'
   and returns >= 12

@@ -15,7 +15,7 @@
 -- the records naming the person for each enterprise, the other enterprise's registration,
 -- and the pairs) is built. A7 copies them. Building that evidence takes 4.4 s at scale 1
 -- (49,509 findings, 559,554 records); copying it, a fraction of a second.
--- Its digest (evidence_md5, computed as the night stored it) comes along: a rerun tells
+-- Its hash (evidence_hash, computed as the night stored it) comes along: a rerun tells
 -- a changed finding by it without reading the evidence.
-select enterprise_id, evidence, evidence_md5
+select enterprise_id, evidence, evidence_hash
 from audit.dishonest_rep_elsewhere
