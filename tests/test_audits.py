@@ -495,3 +495,12 @@ def test_every_finding_keeps_the_hash_of_its_evidence(db, audit_dsn: str):
                    " count(*) filter (where evidence_hash = jsonb_hash_extended(evidence, 0))"
                    " from audit.finding where run_id = %s and audit = %s", (run_id, code))
         assert db.fetchone() == (len(case["expected"]), len(case["expected"])), code
+
+
+def test_auditing_a_warehouse_never_migrated_says_so(session_warehouse_factory, capsys):
+    with warehouse_env(session_warehouse_factory()):
+        assert cli.main(["audit", "--only", "A1"]) == 2
+        assert cli.main(["bench-audits", "--only", "A1"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all("never migrated" in line and "xinyong db migrate" in line
+                                 for line in err), err

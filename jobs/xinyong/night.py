@@ -750,9 +750,19 @@ def audit_files(only: list[str] | tuple[str, ...] | None = None) -> dict[str, Pa
     return {code: files[code] for code in codes}
 
 
+def require_migrated(cursor) -> None:
+    """A clear error, not a missing table half-way, for a warehouse never migrated."""
+    cursor.execute("select to_regclass('resolve.night_run') is null or to_regclass('resolve.link')"
+                   " is null or to_regclass('audit.finding') is null")
+    if cursor.fetchone()[0]:
+        raise NightFailed("the warehouse has no runs to audit: it was never migrated (run"
+                          " `xinyong db migrate`, or a night with `xinyong run`)")
+
+
 def auditable_run(cursor, run_date: date | None = None) -> int:
     """The run ``xinyong audit`` audits: the latest not superseded (resolved, audited or
     published), of ``run_date`` when given."""
+    require_migrated(cursor)
     cursor.execute(
         "select max(run_id) from resolve.night_run where status <> 'superseded'"
         " and (%(d)s::date is null or run_date = %(d)s::date)", {"d": run_date})
@@ -775,6 +785,7 @@ def audit_session(dsn: str, run_date: date | None, run_id: int | None,
     ``keep``, else rolls back."""
     files = audit_files(only)
     with transaction(dsn) as conn, conn.cursor() as cursor:
+        require_migrated(cursor)
         analyze_stale_tables(cursor)
     with transaction(dsn) as conn, conn.cursor() as cursor:
         cursor.execute("select pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))  # one audit at a time
