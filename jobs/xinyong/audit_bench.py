@@ -22,8 +22,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from xinyong.bench import AUDIT_P95_MS, AUDIT_RUNS, machine, percentiles
-from xinyong.night import audit, audit_files, auditable_run
+from xinyong.bench import AUDIT_P95_MS, AUDIT_RUNS, audit_run_times, machine, percentiles
+from xinyong.night import audit_files, auditable_run, require_migrated
 from xinyong.warehouse.db import transaction
 
 
@@ -54,15 +54,12 @@ def bench_audits(dsn: str, codes: Sequence[str] | None = None, runs: int = AUDIT
     """Per audit: each run's milliseconds in order, p50/p95/max over all runs and over the
     runs after the first, and its findings (``findings_digest``)."""
     with transaction(dsn) as conn, conn.cursor() as cursor:
+        require_migrated(cursor)
         run_id = auditable_run(cursor)
     audits: dict[str, Any] = {}
     for code in audit_files(list(codes) if codes else None):
         cold_seconds = _run_cold_command(cold_command) if cold_command else None
-        milliseconds = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            audit(dsn, only=[code])
-            milliseconds.append(round((time.perf_counter() - started) * 1000, 2))
+        milliseconds = [round(ms, 2) for ms in audit_run_times(dsn, code, runs)]
         audits[code] = {"runs_ms": milliseconds, **percentiles(milliseconds),
                         "after_first": percentiles(milliseconds[1:]),
                         "cold_command_seconds": cold_seconds,

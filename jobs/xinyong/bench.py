@@ -404,17 +404,20 @@ def query_latency(dsn: str, lookups: int, rng: random.Random) -> dict[str, Any]:
     return {"lookups": latency}
 
 
+def audit_run_times(dsn: str, code: str, runs: int) -> list[float]:
+    """One audit ``runs`` times as ``xinyong audit --only CODE`` runs it (on the latest run):
+    each run's milliseconds, in order."""
+    milliseconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        audit(dsn, only=[code])
+        milliseconds.append((time.perf_counter() - started) * 1000)
+    return milliseconds
+
+
 def audit_latency(dsn: str, codes: Sequence[str], runs: int) -> dict[str, Any]:
-    """Each audit ``runs`` times as ``xinyong audit --only CODE`` runs it (on the latest run)."""
-    timings: dict[str, Any] = {}
-    for code in codes:
-        milliseconds = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            audit(dsn, only=[code])
-            milliseconds.append((time.perf_counter() - started) * 1000)
-        timings[code] = percentiles(milliseconds)
-    return timings
+    """Each audit ``runs`` times (``audit_run_times``): p50/p95/max per audit code."""
+    return {code: percentiles(audit_run_times(dsn, code, runs)) for code in codes}
 
 
 # --- warehouse size, targets -----------------------------------------------------------------
